@@ -1,0 +1,4 @@
+/* collector.h */
+#ifndef HRNG_COLLECTOR_H
+#define HRNG_COLLECTOR_H
+#endif

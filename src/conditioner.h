@@ -1,0 +1,4 @@
+/* conditioner.h */
+#ifndef HRNG_CONDITIONER_H
+#define HRNG_CONDITIONER_H
+#endif

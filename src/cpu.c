@@ -1,0 +1,3 @@
+/* cpu.c - placeholder until the module lands. */
+#include "config.h"
+#include "cpu.h"

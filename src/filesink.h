@@ -1,0 +1,4 @@
+/* filesink.h */
+#ifndef HRNG_FILESINK_H
+#define HRNG_FILESINK_H
+#endif

@@ -1,0 +1,4 @@
+/* generator.h */
+#ifndef HRNG_GENERATOR_H
+#define HRNG_GENERATOR_H
+#endif

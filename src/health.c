@@ -1,0 +1,3 @@
+/* health.c - placeholder until the module lands. */
+#include "config.h"
+#include "health.h"

@@ -1,0 +1,89 @@
+/* log.c - messages to stderr or syslog.
+ *
+ * Before log_init() everything goes to stderr under the name "havege-rngd",
+ * so option errors are reported the same way whatever the later mode.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static struct {
+	const char *ident;      /* program name, prefixed on stderr */
+	enum log_dest dest;     /* set once by log_init() */
+	unsigned verbose;       /* -v bitmask */
+} log_state = { "havege-rngd", LOG_DEST_STDERR, 0 };
+
+void log_init(const char *ident, enum log_dest dest, unsigned verbose)
+{
+	log_state.ident = ident;
+	log_state.dest = dest;
+	log_state.verbose = verbose;
+	if (dest == LOG_DEST_SYSLOG)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+	else
+		setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+void log_fini(void)
+{
+	if (log_state.dest == LOG_DEST_SYSLOG)
+		closelog();
+	log_state.dest = LOG_DEST_STDERR;
+}
+
+bool log_verbose(unsigned bit)
+{
+	return (log_state.verbose & bit) != 0;
+}
+
+static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (log_state.dest == LOG_DEST_SYSLOG) {
+		if (suffix)
+			syslog(prio, "%s: %s", line, suffix);
+		else
+			syslog(prio, "%s", line);
+		return;
+	}
+	if (suffix)
+		fprintf(stderr, "%s: %s: %s\n", log_state.ident, line, suffix);
+	else
+		fprintf(stderr, "%s: %s\n", log_state.ident, line);
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(prio, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	const char *why = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, why, fmt, ap);
+	va_end(ap);
+}
+
+void log_err(const char *fmt, ...)
+{
+	const char *why = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERR, why, fmt, ap);
+	va_end(ap);
+}

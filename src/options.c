@@ -1,0 +1,3 @@
+/* options.c - placeholder until the module lands. */
+#include "config.h"
+#include "options.h"

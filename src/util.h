@@ -1,0 +1,20 @@
+/* util.h - small helpers shared by several modules.
+ *
+ * wipe() clears memory in a way the compiler may not drop (for secrets).
+ * write_all() writes a whole buffer, retrying short writes and EINTR;
+ * returns 0 or -errno.
+ */
+#ifndef HRNG_UTIL_H
+#define HRNG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void wipe(void *p, size_t n);
+int write_all(int fd, const void *buf, size_t n);
+uint64_t monotonic_ns(void);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
