@@ -1,2 +1,512 @@
+/* generator.c - collectors, health tests, online tests and conditioning,
+ * assembled into one source of conditioned bytes.
+ *
+ * Functions offered (see generator.h):
+ *   gen_new()        build the lanes, warm up, run the start-up tests
+ *   gen_read()       conditioned bytes that passed every covering test
+ *   gen_get_stats()  counters for -v and SIGUSR1
+ *   gen_get_layout() the collector layout, for -r 1
+ *   gen_free()       stop the threads, wipe, release
+ *
+ * A lane is one collector with its own health tests, online tests and
+ * conditioner.  Each fill of walk output goes through, in order:
+ *  1. the SP 800-90B health tests on the fill's timer deltas: a failing
+ *     fill is dropped before anything sees it;
+ *  2. the continuous AIS-31 group on the walk bytes, which reports where
+ *     each procedure ends and whether it passed;
+ *  3. the conditioner, 16 KiB of walk per key, into the lane's ring.
+ * Conditioned bytes stay in the ring, unreleased, until the procedure that
+ * covered their walk bytes has passed; what a failed or retried procedure
+ * covered is dropped from the ring.  Without continuous tests every byte is
+ * released as soon as it is conditioned.
+ *
+ * Ring positions are stream offsets that only increase:
+ *   tail <= release <= head,  head - tail <= cap
+ * [tail, release) may be read by gen_read(); [release, head) awaits a test
+ * verdict; [head, ...) is the producer's to write.  The producer alone moves
+ * head and release, the consumer alone moves tail, both under g->lock.
+ * With one lane there is no thread: gen_read() produces when it runs dry.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ais31.h"
+#include "conditioner.h"
 #include "generator.h"
+#include "health.h"
+#include "log.h"
+#include "util.h"
+
+enum {
+	GEN_CHUNK = 16384,        /* walk bytes behind each conditioner key */
+	/* Walk output a single AIS-31 procedure may cover before its verdict:
+	 * A takes 1,035,716 bytes and B about 0.9 MB on sound data; 2 MiB
+	 * leaves room for B's variable length.  A procedure still undecided
+	 * after that is treated as a definitive failure. */
+	GEN_HOLD_MAX = 2 << 20,
+};
+
+struct lane {
+	struct generator *g;
+	struct collector *col;
+	struct health health;
+	struct conditioner *cond;
+	struct ais31_ctl *online;  /* continuous group, NULL = none */
+	uint32_t *walk;            /* one fill of walk output */
+	uint64_t *deltas;          /* its timer deltas */
+	uint8_t *ring;             /* conditioned bytes, cap a power of two */
+	size_t cap;
+	uint64_t tail, release, head;   /* see the invariant above */
+	pthread_t thread;
+	bool has_thread;
+	pthread_cond_t room;       /* consumer -> producer: tail moved */
+};
+
+struct generator {
+	struct gen_config cfg;
+	size_t fill_words;
+	struct lane *lanes;
+	unsigned nlanes;
+	unsigned next;             /* lane gen_read() looks at first */
+	pthread_mutex_t lock;
+	pthread_cond_t ready;      /* producer -> consumer: release moved */
+	bool stop;                 /* set once by gen_free() */
+	int error;                 /* 0, or -EIO once permanent; sticky */
+	struct gen_stats stats;    /* under lock */
+};
+
+static size_t ring_index(const struct lane *l, uint64_t pos)
+{
+	return (size_t)(pos & (l->cap - 1));
+}
+
+static void set_error(struct generator *g, int err)
+{
+	pthread_mutex_lock(&g->lock);
+	if (!g->error)
+		g->error = err;
+	pthread_cond_broadcast(&g->ready);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* ------------------------------------------------------------ producing */
+
+/* Fill l->walk until a fill passes the health tests; -EIO once they fail
+ * permanently. */
+static int fill_healthy(struct lane *l)
+{
+	struct generator *g = l->g;
+
+	for (;;) {
+		size_t n = collector_fill(l->col, l->walk, g->fill_words, l->deltas);
+		unsigned fail = health_insert(&l->health, l->deltas, n);
+
+		pthread_mutex_lock(&g->lock);
+		g->stats.samples += n;
+		g->stats.walk_bytes += g->fill_words * 4;
+		if (fail & ~HEALTH_PERMANENT_MASK && !(fail & HEALTH_PERMANENT_MASK))
+			g->stats.health_intermittent++;
+		g->stats.health_failure |= fail & HEALTH_PERMANENT_MASK;
+		pthread_mutex_unlock(&g->lock);
+		if (fail & HEALTH_PERMANENT_MASK) {
+			log_errx("noise source failed permanently (%s): no further output",
+				 health_describe(fail));
+			return -EIO;
+		}
+		if (!fail) {
+			health_clean(&l->health);
+			return 0;
+		}
+		if (log_verbose(VERB_RETRIES))
+			log_warnx("health test %s failed on a fill: discarded",
+				  health_describe(fail));
+		health_reset(&l->health);
+	}
+}
+
+/* Condition fill bytes [off, off + n) into the ring at head.  The key of
+ * each piece comes from the deltas of the samples that produced it (sample
+ * i produced walk bytes [32 i, 32 i + 32)). */
+static int condition(struct lane *l, size_t off, size_t n)
+{
+	enum { SAMPLE_BYTES = COLLECTOR_WORDS_PER_SAMPLE * 4 };
+	const uint8_t *walk = (const uint8_t *)l->walk + off;
+
+	while (n > 0) {
+		size_t at = ring_index(l, l->head);
+		size_t k = n < GEN_CHUNK ? n : GEN_CHUNK;
+		size_t s0 = off / SAMPLE_BYTES, s1;
+
+		if (k > l->cap - at)
+			k = l->cap - at;
+		s1 = (off + k + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
+		if (cond_block(l->cond, l->deltas + s0, s1 - s0, walk, k, l->ring + at) < 0) {
+			log_errx("conditioner failed (libcrypto)");
+			return -EIO;
+		}
+		walk += k;
+		off += k;
+		n -= k;
+		pthread_mutex_lock(&l->g->lock);
+		l->head += k;
+		pthread_mutex_unlock(&l->g->lock);
+	}
+	return 0;
+}
+
+static void release_to_head(struct lane *l)
+{
+	struct generator *g = l->g;
+
+	pthread_mutex_lock(&g->lock);
+	l->release = l->head;
+	pthread_cond_broadcast(&g->ready);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void wipe_ring_range(struct lane *l, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		size_t at = ring_index(l, from);
+		size_t k = l->cap - at;
+
+		if (k > to - from)
+			k = (size_t)(to - from);
+		wipe(l->ring + at, k);
+		from += k;
+	}
+}
+
+/* A procedure failed or is re-run: drop what it covered, which is all of
+ * [release, head) plus `skip` bytes of the current fill. */
+static void drop_unreleased(struct lane *l, size_t skip)
+{
+	struct generator *g = l->g;
+
+	pthread_mutex_lock(&g->lock);
+	g->stats.online_discarded += (l->head - l->release) + skip;
+	wipe_ring_range(l, l->release, l->head);
+	l->head = l->release;
+	pthread_mutex_unlock(&g->lock);
+}
+
+/*
+ * The online-test seam: feed walk bytes to the lane's continuous group.
+ * Sets *used to the bytes consumed up to the next procedure boundary (or
+ * all of n) and returns what happened there.
+ */
+enum verdict { V_MORE, V_PASS, V_DROP, V_FAIL };
+
+static enum verdict online_feed(struct lane *l, const uint8_t *walk, size_t n, size_t *used)
+{
+	(void)walk;
+	if (!l->online) {
+		*used = n;
+		return V_PASS;
+	}
+	*used = n;
+	return V_MORE;
+}
+
+/* One fill: health tests, online tests, conditioning, release. */
+static int produce(struct lane *l)
+{
+	const uint8_t *w = (const uint8_t *)l->walk;
+	size_t left = l->g->fill_words * 4, off = 0;
+	int ret = fill_healthy(l);
+
+	while (ret == 0 && left > 0) {
+		size_t used;
+		enum verdict v = online_feed(l, w, left, &used);
+
+		switch (v) {
+		case V_FAIL:
+			log_errx("online test failed definitively: no further output");
+			drop_unreleased(l, used);
+			return -EIO;
+		case V_DROP:
+			drop_unreleased(l, used);
+			break;
+		case V_PASS:
+		case V_MORE:
+			ret = condition(l, off, used);
+			if (ret == 0 && v == V_PASS)
+				release_to_head(l);
+			break;
+		}
+		if (ret == 0 && l->head - l->release > GEN_HOLD_MAX) {
+			log_errx("online test did not finish within %d bytes: no further output",
+				 GEN_HOLD_MAX);
+			ret = -EIO;
+		}
+		w += used;
+		off += used;
+		left -= used;
+	}
+	wipe(l->walk, l->g->fill_words * 4);
+	return ret;
+}
+
+static void *lane_thread(void *arg)
+{
+	struct lane *l = arg;
+	struct generator *g = l->g;
+	size_t fill = g->fill_words * 4;
+
+	for (;;) {
+		pthread_mutex_lock(&g->lock);
+		while (!g->stop && !g->error && l->head + fill - l->tail > l->cap)
+			pthread_cond_wait(&l->room, &g->lock);
+		bool quit = g->stop || g->error;
+		pthread_mutex_unlock(&g->lock);
+		if (quit)
+			break;
+		int err = produce(l);
+		if (err < 0) {
+			set_error(g, err);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ consuming */
+
+/* Copy up to n released bytes of lane l into buf and wipe them from the
+ * ring; called with g->lock held, which it drops around the copy: the
+ * producer never writes [tail, release). */
+static size_t take(struct generator *g, struct lane *l, uint8_t *buf, size_t n)
+{
+	uint64_t from = l->tail;
+	size_t k = (size_t)(l->release - from), done = 0;
+
+	if (k > n)
+		k = n;
+	pthread_mutex_unlock(&g->lock);
+	while (done < k) {
+		size_t at = ring_index(l, from + done);
+		size_t c = l->cap - at;
+
+		if (c > k - done)
+			c = k - done;
+		memcpy(buf + done, l->ring + at, c);
+		wipe(l->ring + at, c);
+		done += c;
+	}
+	pthread_mutex_lock(&g->lock);
+	l->tail += k;
+	g->stats.bytes_out += k;
+	pthread_cond_signal(&l->room);
+	return k;
+}
+
+/* The next lane with released bytes, round robin; NULL if none. */
+static struct lane *ready_lane(struct generator *g)
+{
+	unsigned i;
+
+	for (i = 0; i < g->nlanes; i++) {
+		struct lane *l = &g->lanes[(g->next + i) % g->nlanes];
+
+		if (l->release > l->tail) {
+			g->next = (unsigned)((l - g->lanes) + 1) % g->nlanes;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+int gen_read(struct generator *g, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	int ret = 0;
+
+	pthread_mutex_lock(&g->lock);
+	while (n > 0) {
+		struct lane *l;
+
+		if (g->error) {
+			ret = g->error;
+			break;
+		}
+		l = ready_lane(g);
+		if (l) {
+			size_t k = take(g, l, p, n);
+
+			p += k;
+			n -= k;
+		} else if (g->lanes[0].has_thread) {
+			pthread_cond_wait(&g->ready, &g->lock);
+		} else {
+			pthread_mutex_unlock(&g->lock);
+			ret = produce(&g->lanes[0]);
+			pthread_mutex_lock(&g->lock);
+			if (ret < 0 && !g->error)
+				g->error = ret;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (ret < 0)
+		wipe(buf, (size_t)(p - (uint8_t *)buf));
+	return ret;
+}
+
+/* ------------------------------------------------------------ start-up */
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p *= 2;
+	return p;
+}
+
+/* SP 800-90B 4.3: the start-up health test on HEALTH_STARTUP_SAMPLES
+ * fresh samples before any output. */
+static int startup_health(struct lane *l)
+{
+	enum { WORDS = HEALTH_STARTUP_SAMPLES * COLLECTOR_WORDS_PER_SAMPLE };
+	uint32_t *walk = malloc(WORDS * sizeof(uint32_t));
+	uint64_t *d = malloc(HEALTH_STARTUP_SAMPLES * sizeof(uint64_t));
+	unsigned fail;
+	int ret = -ENOMEM;
+
+	if (!walk || !d)
+		goto out;
+	collector_fill(l->col, walk, WORDS, d);
+	fail = health_startup(&l->health, d, HEALTH_STARTUP_SAMPLES);
+	ret = 0;
+	if (fail) {
+		log_errx("start-up health test failed (%s): the timer does not "
+			 "vary as a noise source must; no output", health_describe(fail));
+		ret = -EIO;
+	}
+	wipe(walk, WORDS * sizeof(uint32_t));
+out:
+	free(walk);
+	free(d);
+	return ret;
+}
+
+static int lane_init(struct generator *g, struct lane *l)
+{
+	size_t fill = g->fill_words * 4;
+	size_t hold = g->cfg.spec && testspec_any(&g->cfg.spec->continuous) ? GEN_HOLD_MAX : 0;
+
+	l->g = g;
+	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
+	l->cond = cond_new();
+	l->walk = malloc(fill);
+	l->deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
+	l->cap = pow2_at_least(hold + 2 * fill);
+	l->ring = malloc(l->cap);
+	if (!l->col || !l->cond || !l->walk || !l->deltas || !l->ring ||
+	    pthread_cond_init(&l->room, NULL) != 0)
+		return -ENOMEM;
+	health_init(&l->health);
+	collector_warmup(l->col);
+	return startup_health(l);
+}
+
+static void lane_fini(struct lane *l)
+{
+	collector_free(l->col);
+	cond_free(l->cond);
+	if (l->walk)
+		wipe(l->walk, l->g->fill_words * 4);
+	free(l->walk);
+	free(l->deltas);
+	if (l->ring)
+		wipe(l->ring, l->cap);
+	free(l->ring);
+	pthread_cond_destroy(&l->room);
+}
+
+static int start_threads(struct generator *g)
+{
+	unsigned i;
+
+	if (g->nlanes < 2)
+		return 0;
+	for (i = 0; i < g->nlanes; i++) {
+		if (pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]) != 0)
+			return -EAGAIN;
+		g->lanes[i].has_thread = true;
+	}
+	return 0;
+}
+
+int gen_new(struct generator **gp, const struct gen_config *cfg)
+{
+	struct generator *g = calloc(1, sizeof(*g));
+	unsigned i;
+	int ret = -ENOMEM;
+
+	*gp = NULL;
+	if (!g)
+		return -ENOMEM;
+	g->cfg = *cfg;
+	g->nlanes = cfg->threads ? cfg->threads : 1;
+	/* A fill is a whole number of samples. */
+	g->fill_words = cfg->buffer_words - cfg->buffer_words % COLLECTOR_WORDS_PER_SAMPLE;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->ready, NULL);
+	g->lanes = calloc(g->nlanes, sizeof(*g->lanes));
+	if (!g->lanes || g->fill_words == 0)
+		goto fail;
+	for (i = 0; i < g->nlanes; i++) {
+		ret = lane_init(g, &g->lanes[i]);
+		if (ret < 0)
+			goto fail;
+	}
+	ret = start_threads(g);
+	if (ret < 0)
+		goto fail;
+	*gp = g;
+	return 0;
+fail:
+	gen_free(g);
+	return ret;
+}
+
+void gen_free(struct generator *g)
+{
+	unsigned i;
+
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stop = true;
+	for (i = 0; g->lanes && i < g->nlanes; i++)
+		pthread_cond_signal(&g->lanes[i].room);
+	pthread_mutex_unlock(&g->lock);
+	for (i = 0; g->lanes && i < g->nlanes; i++) {
+		if (g->lanes[i].has_thread)
+			pthread_join(g->lanes[i].thread, NULL);
+		if (g->lanes[i].g)
+			lane_fini(&g->lanes[i]);
+	}
+	free(g->lanes);
+	pthread_cond_destroy(&g->ready);
+	pthread_mutex_destroy(&g->lock);
+	wipe(g, sizeof(*g));
+	free(g);
+}
+
+void gen_get_stats(struct generator *g, struct gen_stats *st)
+{
+	pthread_mutex_lock(&g->lock);
+	*st = g->stats;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void gen_get_layout(const struct generator *g, struct collector_layout *l)
+{
+	collector_get_layout(g->lanes[0].col, l);
+}

@@ -1,4 +1,52 @@
-/* generator.h */
+/* generator.h - the whole pipeline: collectors, health tests, online
+ * tests, conditioning; conditioned bytes out.
+ *
+ * gen_new() builds one lane per thread (-t): a collector, its own health
+ * tests and online tests, and its own conditioner.  It warms each collector
+ * up and runs the start-up tests (SP 800-90B start-up health test, then the
+ * AIS-31 start-up group) before it returns, so a generator that exists has
+ * passed them.  gen_read() hands out conditioned bytes whose walk output
+ * passed every test that covered it.  A permanent failure makes every later
+ * gen_read() return -EIO: a dead source is never used again.
+ */
 #ifndef HRNG_GENERATOR_H
 #define HRNG_GENERATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "collector.h"
+#include "testspec.h"
+
+struct gen_config {
+	unsigned data_kb;             /* L1d for the walk table */
+	unsigned inst_kb;             /* L1i for the unrolled code */
+	size_t buffer_words;          /* walk output per fill (-b x 1024) */
+	unsigned threads;             /* lanes, each with its own thread if > 1 */
+	const struct testspec *spec;  /* online tests; NULL = none */
+};
+
+struct gen_stats {
+	uint64_t bytes_out;           /* handed to callers */
+	uint64_t walk_bytes;          /* walk output produced */
+	uint64_t samples;             /* timer samples health-tested */
+	uint64_t health_intermittent; /* buffers discarded for RCT/APT */
+	uint64_t online_runs;         /* AIS-31 procedures completed */
+	uint64_t online_retries;
+	uint64_t online_discarded;    /* bytes discarded for online tests */
+	unsigned health_failure;      /* permanent failure bits, 0 = healthy */
+};
+
+struct generator;
+
+/* Returns 0, or -errno: -ENOMEM, -EIO (a start-up test failed: the reason
+ * is logged), -EAGAIN (a thread could not start). */
+int gen_new(struct generator **g, const struct gen_config *cfg);
+void gen_free(struct generator *g);
+/* Fill buf with exactly n conditioned bytes; returns 0 or -EIO. */
+int gen_read(struct generator *g, void *buf, size_t n);
+void gen_get_stats(struct generator *g, struct gen_stats *st);
+void gen_get_layout(const struct generator *g, struct collector_layout *l);
+
 #endif

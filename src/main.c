@@ -1,1 +1,263 @@
-int main(void) { return 0; }
+/* main.c - havege-rngd: parse the command line, then run one mode.
+ *
+ *   RUN_INFO   -r 1: print the configuration and tuning, exit 0
+ *   RUN_RAW    --raw-samples: raw timer deltas for SP 800-90B assessment
+ *   RUN_FILE   -n / -r > 1: conditioned bytes to a file or stdout
+ *   RUN_DAEMON feed the kernel (not in this release: see doc/)
+ *
+ * Start-up and configuration errors are one line on stderr and exit status
+ * 1 before anything is written.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "cpu.h"
+#include "filesink.h"
+#include "generator.h"
+#include "health.h"
+#include "log.h"
+#include "options.h"
+#include "testspec.h"
+#include "timer.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/* SIGTERM and SIGINT end a run (haveged ignores them in file mode); no
+ * SA_RESTART, so a blocked write() returns EINTR and the run ends promptly.
+ * A closed pipe shows up as EPIPE instead of killing us. */
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static const struct testspec *active_spec(const struct options *o, struct testspec *buf)
+{
+	char err[160];
+
+	if (o->onlinetest)
+		return &o->spec;
+	if (testspec_parse(opt_run_mode(o) == RUN_DAEMON ? TESTSPEC_DAEMON_DEFAULT
+			   : TESTSPEC_FILE_DEFAULT, buf, err, sizeof(err)) < 0)
+		return NULL;
+	return buf;
+}
+
+static void gen_config_from(struct gen_config *gc, const struct options *o,
+			    const struct cache_geom *geom, const struct testspec *spec)
+{
+	memset(gc, 0, sizeof(*gc));
+	gc->data_kb = geom->data_kb;
+	gc->inst_kb = geom->inst_kb;
+	gc->buffer_words = (size_t)o->buffer * 1024;
+	gc->threads = o->threads;
+	gc->spec = spec;
+}
+
+/* ------------------------------------------------------------ -r 1 */
+
+static void print_info(const struct options *o, const struct testspec *spec)
+{
+	struct cache_geom geom;
+	struct timer_info ti;
+	struct collector_layout l;
+	struct collector *c;
+	char specbuf[64];
+
+	cpu_detect(&geom, o->data_kb, o->inst_kb);
+	timer_measure(&ti);
+	c = collector_new(geom.data_kb, geom.inst_kb);
+	if (!c) {
+		log_errx("out of memory");
+		exit(1);
+	}
+	collector_get_layout(c, &l);
+	testspec_format(spec, specbuf, sizeof(specbuf));
+	printf("havege-rngd %s%s\n", PACKAGE_VERSION, timer_is_mock() ? " (mock timer build)" : "");
+	printf("cpu: %s\n", geom.cpu[0] ? geom.cpu : "unknown");
+	printf("data cache: %u KB (%s)\n", geom.data_kb, cpu_source_name(geom.data_src));
+	printf("instruction cache: %u KB (%s)\n", geom.inst_kb, cpu_source_name(geom.inst_src));
+	printf("timer: %s, resolution %llu ticks, %.3f ticks/ns\n", ti.name,
+	       (unsigned long long)ti.resolution, ti.ticks_per_ns);
+	printf("walk table: %zu words (%zu KB)\n", l.table_words, l.table_words * 4 / 1024);
+	if (l.measured)
+		printf("walk code: %u of %u copies run, %zu of %zu bytes\n", l.copies_run,
+		       l.copies_built, l.code_run, l.code_built);
+	else
+		printf("walk code: all %u copies run (layout unmeasured)\n", l.copies_built);
+	printf("health tests: assumed %d bits/sample; RCT cut-off %u (permanent %u), "
+	       "APT cut-off %u of %d (permanent %u)\n", HEALTH_ENTROPY_BITS,
+	       health_rct_cutoff(false), health_rct_cutoff(true), health_apt_cutoff(false),
+	       HEALTH_APT_WINDOW, health_apt_cutoff(true));
+	printf("online tests: %s\n", specbuf[0] ? specbuf : "off");
+	printf("buffer: %u x 1024 words; threads: %u\n", o->buffer, o->threads);
+	collector_free(c);
+}
+
+/* ------------------------------------------------------------ raw samples */
+
+struct raw_ctx {
+	struct collector *c;
+	uint32_t *walk;          /* scratch for the walk output */
+	uint64_t *deltas;        /* one fill of deltas */
+	size_t have, pos;        /* deltas in the array, next to hand out */
+};
+
+enum { RAW_WORDS = 64 * 1024 };
+
+static int raw_read(void *ctx, void *buf, size_t n)
+{
+	struct raw_ctx *rc = ctx;
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		if (rc->pos == rc->have) {
+			rc->have = collector_fill(rc->c, rc->walk, RAW_WORDS, rc->deltas);
+			rc->pos = 0;
+		}
+		*p++ = (uint8_t)rc->deltas[rc->pos++];
+		n--;
+	}
+	return 0;
+}
+
+/* The low 8 bits of each timer delta, one byte per sample, exactly as the
+ * health tests see them (before any test), for SP 800-90B assessment. */
+static int run_raw(const struct options *o, const struct cache_geom *geom)
+{
+	struct filesink_opts fo = { .path = NULL, .bytes = o->number_set ? o->number : 1000000,
+				    .progress = o->progress };
+	struct collector *c = collector_new(geom->data_kb, geom->inst_kb);
+	struct raw_ctx rc = { .c = c };
+	int st;
+
+	if (strcmp(o->raw_samples, "-") != 0)
+		fo.path = o->raw_samples;
+	rc.walk = malloc(RAW_WORDS * sizeof(uint32_t));
+	rc.deltas = malloc(RAW_WORDS / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
+	if (!c || !rc.walk || !rc.deltas) {
+		log_errx("out of memory");
+		st = 1;
+		goto out;
+	}
+	collector_warmup(c);
+	st = filesink_run(raw_read, &rc, &fo, &stop_signal);
+out:
+	collector_free(c);
+	free(rc.walk);
+	free(rc.deltas);
+	return st;
+}
+
+/* ------------------------------------------------------------ file mode */
+
+static void log_summary(const struct options *o, const struct cache_geom *geom,
+			const struct testspec *spec, struct generator *g)
+{
+	struct collector_layout l;
+	struct timer_info ti;
+	char specbuf[64];
+
+	gen_get_layout(g, &l);
+	timer_measure(&ti);
+	testspec_format(spec, specbuf, sizeof(specbuf));
+	log_info("havege-rngd %s: timer %s; data %u KB (%s), inst %u KB (%s); "
+		 "%u of %u copies; tests %s; threads %u", PACKAGE_VERSION, ti.name,
+		 geom->data_kb, cpu_source_name(geom->data_src), geom->inst_kb,
+		 cpu_source_name(geom->inst_src), l.copies_run, l.copies_built,
+		 specbuf[0] ? specbuf : "off", o->threads);
+}
+
+static int run_file(const struct options *o, const struct cache_geom *geom)
+{
+	struct testspec defspec;
+	const struct testspec *spec = active_spec(o, &defspec);
+	struct filesink_opts fo = { .path = opt_file_path(o), .bytes = opt_file_bytes(o),
+				    .progress = o->progress || isatty(STDERR_FILENO) };
+	struct gen_config gc;
+	struct generator *g;
+	int err, st;
+
+	gen_config_from(&gc, o, geom, spec);
+	err = gen_new(&g, &gc);
+	if (err < 0) {
+		if (err != -EIO)
+			log_errx("cannot start the generator: %s", strerror(-err));
+		return 1;
+	}
+	if (log_verbose(VERB_SUMMARY))
+		log_summary(o, geom, spec, g);
+	st = filesink_run(filesink_gen_read, g, &fo, &stop_signal);
+	gen_free(g);
+	return st;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct cache_geom geom;
+	struct testspec defspec;
+	char err[256];
+
+	opt_defaults(&o);
+	if (opt_parse(&o, argc, argv, err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		return 1;
+	}
+	if (o.help) {
+		opt_usage(stderr);
+		return 1;
+	}
+	if (o.version) {
+		printf("havege-rngd %s%s\n", PACKAGE_VERSION,
+		       timer_is_mock() ? " (mock timer build: not for production)" : "");
+		return 0;
+	}
+	log_init("havege-rngd", LOG_DEST_STDERR, o.verbose);
+	if (timer_init() < 0)
+		return 1;
+	if (o.command) {
+		log_errx("-c/--command: havege-rngd has no command socket; "
+			 "for early boot run --once from the initramfs (see havege-rngd(8))");
+		return 1;
+	}
+	install_signals();
+	switch (opt_run_mode(&o)) {
+	case RUN_INFO:
+		print_info(&o, active_spec(&o, &defspec));
+		return 0;
+	case RUN_RAW:
+		cpu_detect(&geom, o.data_kb, o.inst_kb);
+		return run_raw(&o, &geom);
+	case RUN_FILE:
+		cpu_detect(&geom, o.data_kb, o.inst_kb);
+		return run_file(&o, &geom);
+	case RUN_DAEMON:
+	default:
+		log_errx("daemon mode (feeding the kernel) is not in this release; "
+			 "use -n to write a file");
+		return 1;
+	}
+}

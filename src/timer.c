@@ -1,2 +1,166 @@
+/* timer.c - timer identification, resolution measurement, and the mock.
+ *
+ * Functions offered (see timer.h):
+ *   timer_init()     apply HAVEGE_RNGD_MOCK_TIMER (mock builds only)
+ *   timer_measure()  name, smallest non-zero delta, ticks per ns
+ *   timer_is_mock()  whether this build has the mock seam
+ *   timer_mock_set(), timer_mock_read()  the mock (mock builds only)
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
 #include "timer.h"
+#include "util.h"
+
+enum { RESOLUTION_READS = 4096 };
+
+static const char *timer_hw_name(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return "rdtsc";
+#elif defined(__aarch64__)
+	return "cntvct_el0";
+#else
+	return "clock_gettime(CLOCK_MONOTONIC_RAW)";
+#endif
+}
+
+/* Ticks per ns of the hardware timer, measured over about 2 ms. */
+static double ticks_per_ns(void)
+{
+	uint64_t n0 = monotonic_ns(), t0 = timer_hw_now(), n1, t1;
+	struct timespec pause = { 0, 2000000 };
+
+	nanosleep(&pause, NULL);
+	n1 = monotonic_ns();
+	t1 = timer_hw_now();
+	return n1 > n0 ? (double)(t1 - t0) / (double)(n1 - n0) : 0.0;
+}
+
+void timer_measure(struct timer_info *info)
+{
+	uint64_t prev = timer_now(), best = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < RESOLUTION_READS; i++) {
+		uint64_t t = timer_now();
+
+		if (t != prev && t - prev < best)
+			best = t - prev;
+		prev = t;
+	}
+	info->name = timer_is_mock() ? "mock" : timer_hw_name();
+	info->resolution = best == UINT64_MAX ? 0 : best;
+	info->ticks_per_ns = ticks_per_ns();
+}
+
+#ifdef HRNG_MOCK_TIMER
+
+/* The mock: a test seam built only with --enable-mock-timer. */
+static struct {
+	enum { MOCK_REAL, MOCK_CONST, MOCK_STEP, MOCK_TWO, MOCK_FREEZE } kind;
+	uint64_t a, b;          /* parameters of the kind */
+	uint64_t now;           /* value returned last */
+	uint64_t reads;         /* reads so far */
+} mock;
+
+bool timer_is_mock(void)
+{
+	return true;
+}
+
+uint64_t timer_mock_read(void)
+{
+	mock.reads++;
+	switch (mock.kind) {
+	case MOCK_CONST:
+		return mock.a;
+	case MOCK_STEP:
+		return mock.now += mock.a;
+	case MOCK_TWO:
+		return mock.now += (mock.reads & 1) ? mock.a : mock.b;
+	case MOCK_FREEZE:
+		if (mock.reads <= mock.a)
+			mock.now = timer_hw_now();
+		return mock.now;
+	case MOCK_REAL:
+	default:
+		return timer_hw_now();
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return end != s ? (int)(end - s) : -1;
+}
+
+int timer_mock_set(const char *spec)
+{
+	int n;
+
+	memset(&mock, 0, sizeof(mock));
+	if (strcmp(spec, "real") == 0) {
+		mock.kind = MOCK_REAL;
+		return 0;
+	}
+	if (strncmp(spec, "const:", 6) == 0 && (n = parse_u64(spec + 6, &mock.a)) > 0 && !spec[6 + n]) {
+		mock.kind = MOCK_CONST;
+		return 0;
+	}
+	if (strncmp(spec, "step:", 5) == 0 && (n = parse_u64(spec + 5, &mock.a)) > 0 && !spec[5 + n]) {
+		mock.kind = MOCK_STEP;
+		return 0;
+	}
+	if (strncmp(spec, "freeze:", 7) == 0 && (n = parse_u64(spec + 7, &mock.a)) > 0 && !spec[7 + n]) {
+		mock.kind = MOCK_FREEZE;
+		return 0;
+	}
+	if (strncmp(spec, "two:", 4) == 0 && (n = parse_u64(spec + 4, &mock.a)) > 0 &&
+	    spec[4 + n] == ',') {
+		const char *p = spec + 5 + n;
+
+		if ((n = parse_u64(p, &mock.b)) > 0 && !p[n]) {
+			mock.kind = MOCK_TWO;
+			return 0;
+		}
+	}
+	mock.kind = MOCK_REAL;
+	return -1;
+}
+
+int timer_init(void)
+{
+	const char *spec = getenv("HAVEGE_RNGD_MOCK_TIMER");
+
+	if (!spec)
+		return 0;
+	if (timer_mock_set(spec) < 0) {
+		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' "
+			 "(real, const:V, step:S, two:A,B or freeze:N)", spec);
+		return -1;
+	}
+	return 0;
+}
+
+#else
+
+bool timer_is_mock(void)
+{
+	return false;
+}
+
+int timer_init(void)
+{
+	return 0;
+}
+
+#endif
