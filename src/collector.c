@@ -351,6 +351,8 @@ static void measure_code(struct collector *c, unsigned inst_kb)
 	c->layout.copies_run = COLLECTOR_COPIES - c->first;
 	c->layout.code_run = c->layout.measured ?
 		(size_t)(lend - (const char *)labels[c->first]) : 0;
+	c->layout.code_next = c->layout.measured && c->first > 0 ?
+		(size_t)(lend - (const char *)labels[c->first - 1]) : 0;
 }
 
 struct collector *collector_new(unsigned data_kb, unsigned inst_kb)

@@ -26,6 +26,7 @@ struct collector_layout {
 	unsigned copies_run;      /* copies executed per pass */
 	size_t code_built;        /* bytes of code for all copies */
 	size_t code_run;          /* bytes of code executed per pass */
+	size_t code_next;         /* bytes with one more copy; 0 if all run */
 	size_t table_words;       /* walk table size, 32-bit words */
 	const void *code_start;   /* address of the first copy (for -v 16) */
 	int measured;             /* 1 if the code was measured; 0 = the

@@ -14,6 +14,12 @@
  *    or credit from it again.
  * The cut-offs derive from HEALTH_ENTROPY_BITS, the min-entropy per sample
  * we assume; see health.c and scripts/health-cutoffs.py.
+ *
+ * Order of calls: health_init() (or health_init_bits()), then
+ * health_startup() with at least HEALTH_STARTUP_SAMPLES samples before any
+ * output, then health_insert() for every batch; after each batch either
+ * health_clean() (nothing failed) or health_reset() (intermittent failure,
+ * batch discarded).  One struct health per collector; no locking inside.
  */
 #ifndef HRNG_HEALTH_H
 #define HRNG_HEALTH_H
@@ -35,6 +41,23 @@ enum health_failure {
 enum {
 	HEALTH_STARTUP_SAMPLES = 1024,    /* SP 800-90B 4.3 item 3: at least 1024 */
 	HEALTH_MAX_INTERMITTENT = 3,
+};
+
+/* Assumed min-entropy per raw sample, in bits: selects the row of the
+ * cut-off table in health.c (rows exist for 1..6).  Provisional: the final
+ * value follows the measurement of the collector. */
+enum { HEALTH_ENTROPY_BITS = 2 };
+
+enum { HEALTH_APT_WINDOW = 512 };                 /* SP 800-90B 4.4.2, non-binary */
+
+/* One row of the cut-off table: a failure is signalled when a count
+ * reaches (>=) the cut-off. */
+struct health_cutoffs {
+	unsigned entropy_bits;  /* H */
+	unsigned rct;           /* RCT, alpha = 2^-30 */
+	unsigned rct_perm;      /* RCT, alpha = 2^-60 */
+	unsigned apt;           /* APT, alpha = 2^-30 */
+	unsigned apt_perm;      /* APT, alpha = 2^-60 */
 };
 
 struct health_rct {
@@ -61,8 +84,13 @@ struct health {
 	uint64_t intermittent;  /* intermittent failures, only increases */
 };
 
+/* Both tests with the cut-offs for HEALTH_ENTROPY_BITS. */
 void health_init(struct health *h);
-/* Insert n samples; returns the failure bits now set (0 = healthy). */
+/* The same for another row of the table; -1 if there is no such row. */
+int health_init_bits(struct health *h, unsigned entropy_bits);
+/* Insert n samples; returns the failure bits now set (0 = healthy).
+ * Raising an intermittent bit (after a reset) counts one intermittent
+ * failure; the HEALTH_MAX_INTERMITTENT-th in a row adds HEALTH_REPEATED. */
 unsigned health_insert(struct health *h, const uint64_t *samples, size_t n);
 /* After an intermittent failure: clear it and restart both tests.  The
  * permanent bits stay. */
@@ -74,11 +102,17 @@ bool health_permanent(const struct health *h);
 /* Start-up test: n >= HEALTH_STARTUP_SAMPLES samples through both tests
  * with the permanent meaning; returns 0 or the failure bits. */
 unsigned health_startup(struct health *h, const uint64_t *samples, size_t n);
-const char *health_describe(unsigned failure);   /* "RCT", "APT", ... */
+/* Name of the most severe bit set in failure ("start-up", "repeated",
+ * "RCT permanent", "APT permanent", "RCT", "APT"; "none" for 0). */
+const char *health_describe(unsigned failure);
+/* All bits set in failure, most severe first, comma separated, into buf
+ * (always terminated when len > 0); returns what snprintf returns. */
+int health_format(unsigned failure, char *buf, size_t len);
 
-/* The cut-offs in use, for -r 1 and tests. */
+/* The cut-offs in use (HEALTH_ENTROPY_BITS), for -r 1 and tests. */
 unsigned health_rct_cutoff(bool permanent);
 unsigned health_apt_cutoff(bool permanent);
-enum { HEALTH_APT_WINDOW = 512 };                 /* SP 800-90B 4.4.2, non-binary */
+/* The table row for entropy_bits, or NULL if there is none. */
+const struct health_cutoffs *health_cutoffs_for(unsigned entropy_bits);
 
 #endif

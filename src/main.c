@@ -51,18 +51,6 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static const struct testspec *active_spec(const struct options *o, struct testspec *buf)
-{
-	char err[160];
-
-	if (o->onlinetest)
-		return &o->spec;
-	if (testspec_parse(opt_run_mode(o) == RUN_DAEMON ? TESTSPEC_DAEMON_DEFAULT
-			   : TESTSPEC_FILE_DEFAULT, buf, err, sizeof(err)) < 0)
-		return NULL;
-	return buf;
-}
-
 static void gen_config_from(struct gen_config *gc, const struct options *o,
 			    const struct cache_geom *geom, const struct testspec *spec)
 {
@@ -145,14 +133,12 @@ static int raw_read(void *ctx, void *buf, size_t n)
  * health tests see them (before any test), for SP 800-90B assessment. */
 static int run_raw(const struct options *o, const struct cache_geom *geom)
 {
-	struct filesink_opts fo = { .path = NULL, .bytes = o->number_set ? o->number : 1000000,
+	struct filesink_opts fo = { .path = opt_file_path(o), .bytes = opt_raw_samples(o),
 				    .progress = o->progress };
 	struct collector *c = collector_new(geom->data_kb, geom->inst_kb);
 	struct raw_ctx rc = { .c = c };
 	int st;
 
-	if (strcmp(o->raw_samples, "-") != 0)
-		fo.path = o->raw_samples;
 	rc.walk = malloc(RAW_WORDS * sizeof(uint32_t));
 	rc.deltas = malloc(RAW_WORDS / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
 	if (!c || !rc.walk || !rc.deltas) {
@@ -190,8 +176,7 @@ static void log_summary(const struct options *o, const struct cache_geom *geom,
 
 static int run_file(const struct options *o, const struct cache_geom *geom)
 {
-	struct testspec defspec;
-	const struct testspec *spec = active_spec(o, &defspec);
+	const struct testspec *spec = &o->spec;
 	struct filesink_opts fo = { .path = opt_file_path(o), .bytes = opt_file_bytes(o),
 				    .progress = o->progress || isatty(STDERR_FILENO) };
 	struct gen_config gc;
@@ -218,7 +203,6 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct cache_geom geom;
-	struct testspec defspec;
 	char err[256];
 
 	opt_defaults(&o);
@@ -246,7 +230,7 @@ int main(int argc, char **argv)
 	install_signals();
 	switch (opt_run_mode(&o)) {
 	case RUN_INFO:
-		print_info(&o, active_spec(&o, &defspec));
+		print_info(&o, &o.spec);
 		return 0;
 	case RUN_RAW:
 		cpu_detect(&geom, o.data_kb, o.inst_kb);

@@ -1,2 +1,104 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# e2e-file.sh - file mode of the real binary: exact sizes, stdout, closed
+# pipes, signals, write errors, no partial files.
+. "$top_srcdir/tests/tap.sh"
+
+work=$(mktemp -d) || exit 99
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 99
+
+size_of() { wc -c <"$1" | tr -d ' '; }
+
+# exact sizes through -n, in every suffix form
+for case in "1:1" "1000:1000" "1k:1024" "1K:1024" "1.5k:1536" "3m:3145728" "0.5M:524288"; do
+	arg=${case%%:*} want=${case#*:}
+	rm -f out.bin
+	"$HRNG" -n "$arg" -f out.bin
+	st=$?
+	check "-n $arg: status 0" [ "$st" -eq 0 ]
+	check "-n $arg: exactly $want bytes" [ "$(size_of out.bin)" = "$want" ]
+done
+check "no temporary file left behind" [ "$(ls -A | wc -l)" -eq 1 ]
+
+# -r n (> 1) writes n KiB to the default file, "sample"
+rm -f sample
+"$HRNG" -r 3
+check "-r 3 writes 3 KiB to ./sample" [ "$(size_of sample)" = 3072 ]
+
+# stdout: -f - and -n 0
+"$HRNG" -n 4097 -f - >stdout.bin
+check "-f -: exactly 4097 bytes on stdout" [ "$(size_of stdout.bin)" = 4097 ]
+n=$("$HRNG" -n 0 | head -c 100000 | wc -c | tr -d ' ')
+check "-n 0: unlimited output to stdout" [ "$n" = 100000 ]
+
+# a closed pipe ends the run quietly with status 0
+"$HRNG" -n 0 2>err.txt | head -c 10 >/dev/null
+st=$?
+check "closed pipe: status 0 (pipeline status is head's)" [ "$st" -eq 0 ]
+( "$HRNG" -n 0 2>err.txt; echo $? >status.txt ) | head -c 10 >/dev/null
+check "closed pipe: havege-rngd exits 0" [ "$(cat status.txt)" = 0 ]
+check "closed pipe: nothing on stderr" [ ! -s err.txt ]
+
+# two runs differ
+"$HRNG" -n 4096 -f a.bin && "$HRNG" -n 4096 -f b.bin
+check "two runs give different output" sh -c '! cmp -s a.bin b.bin'
+
+# SIGTERM and SIGINT stop a long run: 128 + signal, no output file
+for sig in TERM INT; do
+	rm -f big.bin
+	"$HRNG" -n 16t -f big.bin &
+	pid=$!
+	sleep 0.5
+	kill -s "$sig" "$pid"
+	t0=$(date +%s%N)
+	wait "$pid"
+	st=$?
+	t1=$(date +%s%N)
+	want=143; [ "$sig" = INT ] && want=130
+	check "SIG$sig: status $want" [ "$st" -eq "$want" ]
+	check "SIG$sig: stopped within 1 s (took $(( (t1 - t0) / 1000000 )) ms)" [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+	check "SIG$sig: no partial file" [ ! -e big.bin ]
+	check "SIG$sig: no temporary file" [ -z "$(ls -A | grep havege-rngd)" ]
+done
+
+# write errors: one clear line, status 1
+if [ -w /dev/full ]; then
+	"$HRNG" -n 1000 -f /dev/full 2>err.txt
+	st=$?
+	check "/dev/full: status 1" [ "$st" -eq 1 ]
+	check "/dev/full: one line naming the problem" \
+		sh -c '[ "$(wc -l <err.txt)" -eq 1 ] && grep -q "No space left" err.txt'
+else
+	skip "/dev/full not writable"
+	skip "/dev/full not writable"
+fi
+"$HRNG" -n 10 -f "$work/missing/dir/x.bin" 2>err.txt
+st=$?
+check "missing directory: status 1" [ "$st" -eq 1 ]
+check "missing directory: one line" [ "$(wc -l <err.txt)" -eq 1 ]
+
+# an existing file is replaced only by a complete run
+printf 'old' >keep.bin
+"$HRNG" -n 2048 -f keep.bin
+check "existing file replaced by the complete output" [ "$(size_of keep.bin)" = 2048 ]
+
+# raw samples: one byte per sample, -n bounds the count
+"$HRNG" --raw-samples=raw.bin -n 5000
+check "--raw-samples -n 5000 writes 5000 bytes" [ "$(size_of raw.bin)" = 5000 ]
+"$HRNG" --raw-samples=- -n 300 >raw2.bin
+check "--raw-samples=- writes to stdout" [ "$(size_of raw2.bin)" = 300 ]
+
+# -t 2 writes the same exact sizes
+rm -f t2.bin
+"$HRNG" -t 2 -n 5m -f t2.bin
+check "-t 2: exactly 5 MiB" [ "$(size_of t2.bin)" = 5242880 ]
+
+# -r 1 prints the tuning, with sources, and exits 0
+"$HRNG" -r 1 >info.txt
+st=$?
+check "-r 1: status 0" [ "$st" -eq 0 ]
+for word in "data cache:" "instruction cache:" "timer:" "walk code:" "health tests:" "online tests:"; do
+	check "-r 1 reports '$word'" grep -q "$word" info.txt
+done
+
+done_testing

@@ -1,11 +1,237 @@
-/* placeholder until the module's tests land */
+/* test_filesink.c - file mode output: exact sizes, no partial files,
+ * errors, stops, closed pipes. */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
-static void placeholder(void **state) { (void)state; skip(); }
+
+#include "filesink.h"
+#include "log.h"
+
+/* A fake byte source: byte i of the stream is (uint8_t)(i * 7 + 1); it can
+ * fail or ask for a stop after a given number of bytes. */
+struct fake {
+	uint64_t pos;
+	uint64_t fail_at;                  /* 0 = never */
+	uint64_t stop_at;                  /* 0 = never */
+	volatile sig_atomic_t *stop;
+};
+
+static int fake_read(void *ctx, void *buf, size_t n)
+{
+	struct fake *f = ctx;
+	uint8_t *p = buf;
+	size_t i;
+
+	if (f->fail_at && f->pos + n > f->fail_at)
+		return -EIO;
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)((f->pos + i) * 7 + 1);
+	f->pos += n;
+	if (f->stop_at && f->pos >= f->stop_at)
+		*f->stop = SIGTERM;
+	return 0;
+}
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/hrng-filesink.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static size_t entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+	closedir(d);
+	return n;
+}
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static void test_exact_size_and_content(void **state)
+{
+	static const uint64_t sizes[] = { 1, 1000, FILESINK_CHUNK, FILESINK_CHUNK + 1, 1000003 };
+	volatile sig_atomic_t stop = 0;
+	char path[128];
+	size_t i;
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "out.bin");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct fake f = { 0 };
+		struct filesink_opts o = { .path = path, .bytes = sizes[i] };
+		struct stat st;
+		FILE *fp;
+		uint64_t k;
+
+		assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal((uint64_t)st.st_size, sizes[i]);
+		fp = fopen(path, "rb");
+		for (k = 0; k < sizes[i]; k++)
+			if (fgetc(fp) != (int)(uint8_t)(k * 7 + 1))
+				break;
+		fclose(fp);
+		assert_int_equal(k, sizes[i]);
+		/* Only the target: no temporary file left behind. */
+		assert_int_equal(entries(), 1);
+	}
+}
+
+static void test_source_failure_leaves_nothing(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { .fail_at = 3 * FILESINK_CHUNK };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 10 * FILESINK_CHUNK };
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "fail.bin");
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(entries(), 0);
+}
+
+static void test_failure_keeps_old_file(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { .fail_at = 2 * FILESINK_CHUNK };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 4 * FILESINK_CHUNK };
+	struct stat st;
+	FILE *fp;
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "old.bin");
+	fp = fopen(path, "w");
+	fputs("previous contents", fp);
+	fclose(fp);
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, strlen("previous contents"));
+	assert_int_equal(entries(), 1);
+}
+
+static void test_stop_leaves_nothing(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { .stop_at = 5 * FILESINK_CHUNK, .stop = &stop };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 0 };
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "stopped.bin");
+	o.bytes = UINT64_C(1) << 40;
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 128 + SIGTERM);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(entries(), 0);
+	/* It stopped within one chunk of being asked. */
+	assert_true(f.pos <= 6 * FILESINK_CHUNK);
+}
+
+static void test_stop_after_last_byte_is_success(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { .stop_at = 2 * FILESINK_CHUNK, .stop = &stop };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 2 * FILESINK_CHUNK };
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "complete.bin");
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static void test_full_device(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { 0 };
+	struct filesink_opts o = { .path = "/dev/full", .bytes = 1000 };
+
+	(void)state;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	/* A device is written directly; ENOSPC is an error, status 1. */
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+}
+
+static void test_missing_directory(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { 0 };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 10 };
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "no/such/dir/out.bin");
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(f.pos, 0);
+}
+
+static void test_closed_pipe_is_quiet_success(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { 0 };
+	struct filesink_opts o = { .path = NULL, .bytes = 0 };
+	int p[2], saved;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	saved = dup(STDOUT_FILENO);
+	dup2(p[1], STDOUT_FILENO);
+	close(p[1]);
+	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(placeholder) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exact_size_and_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_failure_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_keeps_old_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_after_last_byte_is_success, setup, teardown),
+		cmocka_unit_test(test_full_device),
+		cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
+		cmocka_unit_test(test_closed_pipe_is_quiet_success),
+	};
+
+	log_init("test_filesink", LOG_DEST_STDERR, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
