@@ -10,7 +10,7 @@
  * conditioning component (SP 800-90B 3.1.5.1.1): with at least 256 + 64
  * bits of noise in, the key has full entropy (3.1.5.1.2).  The keystream
  * then whitens the walk block, like CTR_DRBG's generate spreads its key.
- * Both run in OpenSSL's libcrypto.
+ * Both run in libgcrypt.
  *
  * cond_new() first; cond_block() per walk block; cond_seed() for a
  * full-entropy 32-byte seed (the kernel sink); cond_free() wipes.
@@ -30,7 +30,7 @@ struct conditioner;
 struct conditioner *cond_new(void);
 void cond_free(struct conditioner *c);
 /* Key from nsamples raw noise samples; out[0..n) = walk[0..n) XOR the
- * keystream (out may equal walk).  Returns 0, or -1 if libcrypto failed. */
+ * keystream (out may equal walk).  Returns 0, or -1 if libgcrypt failed. */
 int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	       const void *walk, size_t n, void *out);
 /* One 32-byte SHA-256 output from nsamples raw noise samples: full entropy

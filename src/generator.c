@@ -146,7 +146,7 @@ static int condition(struct lane *l, size_t off, size_t n)
 			k = l->cap - at;
 		s1 = (off + k + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
 		if (cond_block(l->cond, l->deltas + s0, s1 - s0, walk, k, l->ring + at) < 0) {
-			log_errx("conditioner failed (libcrypto)");
+			log_errx("conditioner failed (libgcrypt)");
 			return -EIO;
 		}
 		walk += k;
@@ -404,7 +404,10 @@ static int lane_init(struct generator *g, struct lane *l)
 	l->cond = cond_new();
 	l->walk = malloc(fill);
 	l->deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
-	l->cap = pow2_at_least(hold + 2 * fill);
+	/* One lane refills only when the ring has nothing released, so hold +
+	 * one fill is enough; a lane with its own thread works one fill ahead
+	 * of the reader. */
+	l->cap = pow2_at_least(hold + (g->nlanes > 1 ? 2 : 1) * fill);
 	l->ring = malloc(l->cap);
 	if (!l->col || !l->cond || !l->walk || !l->deltas || !l->ring ||
 	    pthread_cond_init(&l->room, NULL) != 0)

@@ -1,5 +1,5 @@
 /* test_conditioner.c - the construction of conditioner.h, recomputed
- * step by step with libcrypto's one-shot calls, and its properties. */
+ * step by step with libgcrypt's one-shot calls, and its properties. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <openssl/evp.h>
+#include <gcrypt.h>
 
 #include "conditioner.h"
 
@@ -28,19 +28,18 @@ static void fill_inputs(uint64_t seed)
 		walk[i] = (uint8_t)((seed += 0x9E3779B97F4A7C15u) >> 56);
 }
 
+/* SHA-256 of the concatenation, through the one-shot scatter call. */
 static void sha256_parts(uint8_t out[32], const void *a, size_t an, const void *b, size_t bn,
 			 const void *c, size_t cn, const void *d, size_t dn)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned len;
+	gcry_buffer_t iov[4] = {
+		{ .size = an, .len = an, .data = (void *)a },
+		{ .size = bn, .len = bn, .data = (void *)b },
+		{ .size = cn, .len = cn, .data = (void *)c },
+		{ .size = dn, .len = dn, .data = (void *)d },
+	};
 
-	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
-	EVP_DigestUpdate(ctx, a, an);
-	EVP_DigestUpdate(ctx, b, bn);
-	EVP_DigestUpdate(ctx, c, cn);
-	EVP_DigestUpdate(ctx, d, dn);
-	assert_int_equal(EVP_DigestFinal_ex(ctx, out, &len), 1);
-	EVP_MD_CTX_free(ctx);
+	assert_int_equal(gcry_md_hash_buffers(GCRY_MD_SHA256, 0, out, iov, 4), 0);
 }
 
 /* The documented construction for block number `counter` with `chain`;
@@ -50,18 +49,19 @@ static void expected(const uint8_t chain[32], uint64_t counter, uint8_t *out, ui
 	static const char label[] = "havege-rngd conditioner v1";
 	static const uint8_t iv[16];
 	uint8_t ctr[8], h[32], key[32], t0 = 0, t1 = 1;
-	EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
-	int i, len;
+	gcry_cipher_hd_t cx;
+	int i;
 
 	for (i = 0; i < 8; i++)
 		ctr[i] = (uint8_t)(counter >> (8 * i));
 	sha256_parts(h, label, sizeof(label), chain, 32, ctr, 8, noise, sizeof(noise));
 	sha256_parts(next, h, 32, &t0, 1, "", 0, "", 0);
 	sha256_parts(key, h, 32, &t1, 1, "", 0, "", 0);
-	assert_int_equal(EVP_EncryptInit_ex(cx, EVP_aes_256_ctr(), NULL, key, iv), 1);
-	assert_int_equal(EVP_EncryptUpdate(cx, out, &len, walk, BLOCK), 1);
-	assert_int_equal(len, BLOCK);
-	EVP_CIPHER_CTX_free(cx);
+	assert_int_equal(gcry_cipher_open(&cx, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CTR, 0), 0);
+	assert_int_equal(gcry_cipher_setkey(cx, key, 32), 0);
+	assert_int_equal(gcry_cipher_setctr(cx, iv, 16), 0);
+	assert_int_equal(gcry_cipher_encrypt(cx, out, BLOCK, walk, BLOCK), 0);
+	gcry_cipher_close(cx);
 }
 
 static void test_construction(void **state)
@@ -72,7 +72,7 @@ static void test_construction(void **state)
 	uint64_t b;
 
 	(void)state;
-	assert_non_null(c);
+	assert_non_null(c);   /* cond_new() initialised libgcrypt */
 	for (b = 0; b < 3; b++) {
 		fill_inputs(b);
 		assert_int_equal(cond_block(c, noise, NOISE, walk, BLOCK, got), 0);
