@@ -1,8 +1,9 @@
 /* ais31.c - AIS-31 test procedures A and B, and the controller of a group.
  *
  * Offers (see ais31.h):
- *   ais31_run_new/free/reset/feed/done/result - one procedure as a
+ *   ais31_run_new/free/reset/feed/done/step/result - one procedure as a
  *       resumable state machine over the walk output bytes.
+ *   ais31_block_values(), ais31_t7_chi2() - the statistics alone (tests).
  *   ais31_format_result(), ais31_test_name()  - the -v 32 log line.
  *   ais31_ctl_new/free/feed/finished/failed/current/stats - the controller
  *       of a start-up or continuous group, with haveged's retry rule.
@@ -65,13 +66,14 @@ enum {
 	A_T0_STRINGS    = 65536,        /* T0: 2^16 strings ... */
 	A_T0_STRING_BYTES = 6,          /* ... of 48 bits */
 	A_T0_BYTES      = A_T0_STRINGS * A_T0_STRING_BYTES,     /* 393216 */
-	T0_BITS         = 17,
-	T0_SLOTS        = 1 << T0_BITS,
-	T0_AHEAD        = 16,
+	T0_HASH_BITS    = 22,           /* pass-1 bitmap: 512 KiB */
+	T0_FILTER_MASK  = (1 << 15) - 1,        /* pass-2 filter: 4 KiB */
 	A_BLOCKS        = 257,          /* T1-T5 run on 257 blocks ... */
 	A_BLOCK_BITS    = 20000,        /* ... of 20000 bits */
 	A_BLOCK_BYTES   = A_BLOCK_BITS / 8,
 	A_BLOCK_WORDS   = (A_BLOCK_BITS + 63) / 64,             /* 313 */
+	BW_VEC_END      = 320,          /* 313 rounded up to 8-word vectors */
+	BW_WORDS        = BW_VEC_END + 8,       /* and a look-ahead vector */
 	/* T1 monobit: passes when 9654 < ones < 10346 */
 	A_T1_LOW        = 9654,
 	A_T1_HIGH       = 10346,
@@ -93,7 +95,8 @@ enum {
 	A_T5_HIGH       = 2674,
 	A_T5_MID        = 2500,
 	T5_WORDS        = (A_T5_BITS + 63) / 64,            /* 79 */
-	T5_SHIFT_WORDS  = T5_WORDS + A_T5_TAU_MAX / 64 + 1, /* 158 */
+	T5_VEC_WORDS    = 80,           /* T5_WORDS padded for 8-word vectors */
+	T5_SHIFT_WORDS  = T5_VEC_WORDS + A_T5_TAU_MAX / 64, /* 158 */
 };
 
 /* T3's acceptance intervals, inclusive, for runs of length 1..5 and 6+. */
@@ -111,7 +114,14 @@ enum {
 	B_T8_Q          = 2560,         /* ... Q = 2560 initial words, ... */
 	B_T8_K          = 256000,       /* ... K = 256000 test words */
 	B_T8_HIST       = 2048,         /* distances kept in a histogram */
+	/* Not in AIS 20/31: a T6b/T7 step ends, failed, after four times the
+	 * bytes it needs on average (2^(L-1) * 100000 * L bits), so a stuck
+	 * source cannot hold procedure B open forever. */
+	B_TUPLE_CAP_FACTOR = 4,
 };
+
+/* T5 counts only the first 5000 - 78 * 64 = 8 bits of its last word. */
+static const uint64_t t5_last_mask = ~UINT64_C(0) << (64 - (A_T5_BITS % 64));
 
 static const double b_t7_limit = 15.13;  /* chi-square, 1 d.f., alpha 1e-4 */
 static const double b_t8_limit = 7.976;  /* bits per 8-bit word */
@@ -131,7 +141,25 @@ struct tuple_tab {
 static struct tuple_tab tuple_tab[5];
 static double coron_g[B_T8_HIST];
 static uint64_t poker_tab[2][256];      /* T2: nibble counts, 8-bit lanes */
+static uint64_t t5_mask[T5_VEC_WORDS];    /* T5: which bits of wm count */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+/* The bit-counting kernels: word at a time, or eight words (see "wide
+ * kernels"); set once by build_tables(). */
+struct block_words;
+struct block_counts;
+static void block_count_words(const struct block_words *bw,
+			      struct block_counts *c);
+static unsigned t5_search_words(const uint64_t *wm,
+				uint64_t (*sh)[T5_SHIFT_WORDS]);
+static void choose_wide(void);
+
+static struct {
+	void (*block_count)(const struct block_words *bw,
+			    struct block_counts *c);
+	unsigned (*t5_search)(const uint64_t *wm,
+			      uint64_t (*sh)[T5_SHIFT_WORDS]);
+} wide = { block_count_words, t5_search_words };
 
 static void build_tuple_tab(unsigned L, unsigned unit_bits)
 {
@@ -165,6 +193,10 @@ static void build_tables(void)
 		poker_tab[hn >> 3][i] += UINT64_C(1) << (8 * (hn & 7));
 		poker_tab[ln >> 3][i] += UINT64_C(1) << (8 * (ln & 7));
 	}
+	for (i = 0; i < T5_VEC_WORDS; i++)
+		t5_mask[i] = i + 1 < T5_WORDS ? ~UINT64_C(0) :
+			     i + 1 == T5_WORDS ? t5_last_mask : 0;
+	choose_wide();
 	coron_g[0] = 0.0;
 	for (i = 1; i < B_T8_HIST; i++) {
 		coron_g[i] = h / M_LN2;
@@ -172,12 +204,35 @@ static void build_tables(void)
 	}
 }
 
+/* Natural logarithm for x >= 1 without libm (which the build does not
+ * link): halve into [1, 2), then ln x = 2 atanh((x-1)/(x+1)), whose series
+ * in y <= 1/3 has converged to double precision after 20 terms. */
+static double ln_ge1(double x)
+{
+	double y, y2, term, sum = 0.0;
+	unsigned k = 0, i;
+
+	assert(x >= 1.0);
+	while (x >= 2.0) {
+		x *= 0.5;
+		k++;
+	}
+	y = (x - 1.0) / (x + 1.0);
+	y2 = y * y;
+	term = y;
+	for (i = 1; i < 42; i += 2) {
+		sum += term / i;
+		term *= y2;
+	}
+	return 2.0 * sum + k * M_LN2;
+}
+
 /* g(i) beyond the table, from the asymptotic series of the harmonic number
  * H(m) = ln m + gamma + 1/2m - 1/12m^2 + 1/120m^4 (error < 1e-18 here). */
 static double coron_g_large(uint32_t i)
 {
 	double m = (double)i - 1.0, m2 = m * m;
-	double hm = log(m) + 0.57721566490153286 + 1.0 / (2.0 * m) -
+	double hm = ln_ge1(m) + 0.57721566490153286 + 1.0 / (2.0 * m) -
 		    1.0 / (12.0 * m2) + 1.0 / (120.0 * m2 * m2);
 
 	return hm / M_LN2;
@@ -193,6 +248,8 @@ struct tuples {
 	uint32_t ones[8];           /* of which the last bit is 1 */
 	uint32_t acc;               /* bits not yet forming a tuple */
 	unsigned nacc;              /* how many, < L */
+	uint32_t bytes;             /* consumed by this step, <= cap */
+	uint32_t cap;               /* B_TUPLE_CAP_FACTOR * expected bytes */
 };
 
 struct coron {
@@ -205,6 +262,13 @@ struct coron {
 
 enum b_stage { B_T6A, B_T6B, B_T7A, B_T7B, B_T8, B_DONE };
 
+struct t0_work {
+	uint64_t bitmap[(1 << T0_HASH_BITS) / 64];
+	uint64_t filter[(T0_FILTER_MASK + 1) / 64];
+	uint32_t cand[A_T0_STRINGS];        /* candidate hashes */
+	uint64_t keys[A_T0_STRINGS];        /* strings with such a hash */
+};
+
 struct ais31_run {
 	enum ais31_proc proc;
 	unsigned a_shift;
@@ -214,7 +278,7 @@ struct ais31_run {
 	unsigned a_next;            /* 0 = T0 pending, k = block k-1 pending */
 	size_t staged;              /* bytes of the pending chunk in stage */
 	uint8_t *stage;             /* A_T0_BYTES: the chunk being gathered */
-	uint64_t *t0_table;         /* T0_SLOTS: hash table of T0 */
+	struct t0_work *t0;
 	uint64_t (*t5_shift)[T5_SHIFT_WORDS];  /* 64 shifted copies, T5 */
 	/* procedure B */
 	enum b_stage b_stage;
@@ -249,50 +313,111 @@ static void record(struct ais31_run *run, bool pass, enum ais31_test t,
 /* ------------------------------------------------------------ test T0
  *
  * AIS 20/31 2.4.4.1, T0: the 2^16 48-bit strings must be pairwise
- * different.  They go into an open-addressing hash table of 2^17 slots
- * (load 1/2) keyed by a multiplicative hash, so structured input spreads
- * too; a string found already present is a duplicate.
+ * different.  Pass 1 marks a 22-bit hash of each string in a bitmap, with
+ * no branch on the data; a string whose mark is already set makes its hash
+ * a candidate (about 512 do by chance in random data).  Pass 2 collects
+ * the strings with a candidate hash (about 1000), sorts them and counts
+ * equal neighbours: the exact number of strings equal to an earlier one.
  */
 AIS31_INLINE uint64_t t0_key(const uint8_t *p)
 {
-	return ((uint64_t)p[0] << 40 | (uint64_t)p[1] << 32 |
-		(uint64_t)p[2] << 24 | (uint64_t)p[3] << 16 |
-		(uint64_t)p[4] << 8 | p[5]) + 1;     /* 0 marks an empty slot */
+	return (uint64_t)p[0] << 40 | (uint64_t)p[1] << 32 |
+	       (uint64_t)p[2] << 24 | (uint64_t)p[3] << 16 |
+	       (uint64_t)p[4] << 8 | p[5];
 }
 
-AIS31_INLINE uint64_t t0_slot(uint64_t key)
+AIS31_INLINE uint32_t t0_hash(uint64_t key)
 {
-	return (key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - T0_BITS);
+	return (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >>
+			  (64 - T0_HASH_BITS));
 }
 
-/* The table does not fit L1, so the slot of a string T0_AHEAD later is
- * prefetched while this one is inserted. */
-static unsigned t0_duplicates(uint64_t *table, const uint8_t *p)
+static int cmp_u64(const void *a, const void *b)
 {
-	unsigned i, dups = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	memset(table, 0, T0_SLOTS * sizeof(*table));
+	return (x > y) - (x < y);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Pass 1: the candidate hashes, sorted, unique. */
+static uint32_t t0_candidates(struct t0_work *t, const uint8_t *p)
+{
+	uint32_t i, n = 0, u = 0;
+
+	memset(t->bitmap, 0, sizeof(t->bitmap));
 	for (i = 0; i < A_T0_STRINGS; i++, p += A_T0_STRING_BYTES) {
-		uint64_t key = t0_key(p), h = t0_slot(key);
+		uint32_t h = t0_hash(t0_key(p));
+		uint64_t bit = UINT64_C(1) << (h & 63), *word = &t->bitmap[h >> 6];
 
-		if (i + T0_AHEAD < A_T0_STRINGS)
-			__builtin_prefetch(table + t0_slot(t0_key(p +
-					   T0_AHEAD * A_T0_STRING_BYTES)), 1);
-		while (table[h] && table[h] != key)
-			h = (h + 1) & (T0_SLOTS - 1);
-		dups += table[h] == key;
-		table[h] = key;
+		if (*word & bit)
+			t->cand[n++] = h;
+		*word |= bit;
 	}
+	qsort(t->cand, n, sizeof(*t->cand), cmp_u32);
+	for (i = 0; i < n; i++)
+		if (!u || t->cand[u - 1] != t->cand[i])
+			t->cand[u++] = t->cand[i];
+	return u;
+}
+
+static unsigned t0_duplicates(struct t0_work *t, const uint8_t *p)
+{
+	uint32_t ncand = t0_candidates(t, p), i, n = 0;
+	unsigned dups = 0;
+
+	if (!ncand)
+		return 0;
+	memset(t->filter, 0, sizeof(t->filter));
+	for (i = 0; i < ncand; i++)
+		t->filter[(t->cand[i] & T0_FILTER_MASK) >> 6] |=
+			UINT64_C(1) << (t->cand[i] & 63);
+	for (i = 0; i < A_T0_STRINGS; i++) {
+		uint64_t key = t0_key(p + A_T0_STRING_BYTES * i);
+		uint32_t h = t0_hash(key);
+
+		if (!(t->filter[(h & T0_FILTER_MASK) >> 6] >> (h & 63) & 1))
+			continue;
+		if (bsearch(&h, t->cand, ncand, sizeof(h), cmp_u32))
+			t->keys[n++] = key;
+	}
+	qsort(t->keys, n, sizeof(*t->keys), cmp_u64);
+	for (i = 1; i < n; i++)
+		dups += t->keys[i] == t->keys[i - 1];
 	return dups;
 }
 
 /* ------------------------------------------------------------ tests T1-T4
  *
- * A block is loaded into 313 big-endian words w[], bits past 20000 zero.
- * The runs test counts, for ones and (on the complement) for zeros, the
- * runs of length >= k as popcount(run starts & next k-1 bits set); runs of
- * exactly k are differences of those.
+ * A block is loaded into big-endian words w[] (bits past 20000 zero) and
+ * t[], whose bit p is set where a run starts (p = 0, b_p != b_{p-1}, and
+ * every p past the end, so runs stop there).  A run of length >= k starts
+ * at p when t_p is set and t_{p+1} .. t_{p+k-1} are clear; with s[] = t[]
+ * limited to the block, G_1 = s and G_{k+1} = G_k & ~(t shifted by k).
+ * popcount(G_k) counts runs >= k of either bit, popcount(G_k & w) those of
+ * ones.  Exact lengths are differences of those (AIS 20/31 T3 counts
+ * lengths 1-5 and 6+ for each bit).
  */
+struct block_words {
+	uint64_t w[BW_WORDS];
+	uint64_t t[BW_WORDS];
+	uint64_t s[BW_WORDS];
+};
+
+/* What the bit-counting kernel finds in a block (T1-T3). */
+struct block_counts {
+	uint32_t all[A_T3_CLASSES];     /* runs >= k+1 of either bit */
+	uint32_t one[A_T3_CLASSES];     /* runs >= k+1 of ones */
+	uint32_t nibble[16];            /* T2 counts, padding included */
+	unsigned ones;
+};
+
 struct block_stats {
 	unsigned ones;              /* T1 */
 	uint64_t poker_sq;          /* T2: sum of f^2 over the 16 nibbles */
@@ -305,22 +430,81 @@ AIS31_INLINE uint64_t next_bits(const uint64_t *x, unsigned i, unsigned k)
 	return x[i] << k | x[i + 1] >> (64 - k);
 }
 
-AIS31_INLINE void runs_ge(const uint64_t *x, uint32_t ge[A_T3_CLASSES])
+static void load_block(const uint8_t *p, struct block_words *bw)
 {
+	const uint64_t past = (UINT64_C(1) << 32) - 1;  /* 20000 = 312*64+32 */
+	enum { LAST = A_BLOCK_BITS / 64 };
 	uint64_t prev = 0;
+	unsigned i;
+
+	for (i = 0; i < LAST; i++)
+		bw->w[i] = load_be64(p + 8 * i);
+	bw->w[LAST] = (uint64_t)p[8 * LAST] << 56 | (uint64_t)p[8 * LAST + 1] << 48 |
+		      (uint64_t)p[8 * LAST + 2] << 40 | (uint64_t)p[8 * LAST + 3] << 32;
+	for (i = LAST + 1; i < BW_WORDS; i++)
+		bw->w[i] = 0;
+	for (i = 0; i <= LAST; i++) {
+		bw->t[i] = bw->w[i] ^ (bw->w[i] >> 1 | prev << 63);
+		bw->s[i] = bw->t[i];
+		prev = bw->w[i];
+	}
+	bw->t[0] |= UINT64_C(1) << 63;
+	bw->s[0] = bw->t[0];
+	bw->t[LAST] |= past;
+	bw->s[LAST] &= ~past;
+	for (i = LAST + 1; i < BW_WORDS; i++) {
+		bw->t[i] = ~UINT64_C(0);
+		bw->s[i] = 0;
+	}
+}
+
+/* T2 nibble counts of one word through poker_tab (8-bit lanes). */
+AIS31_INLINE void poker_word(uint64_t x, uint64_t *lo, uint64_t *hi)
+{
+	unsigned j;
+
+	for (j = 0; j < 8; j++, x >>= 8) {
+		*lo += poker_tab[0][x & 0xff];
+		*hi += poker_tab[1][x & 0xff];
+	}
+}
+
+AIS31_INLINE void poker_flush(uint64_t lo, uint64_t hi, uint32_t *f)
+{
+	unsigned k;
+
+	for (k = 0; k < 8; k++) {
+		f[k] += (lo >> (8 * k)) & 0xff;
+		f[k + 8] += (hi >> (8 * k)) & 0xff;
+	}
+}
+
+/* T1, T2 and T3 counts over the 313 words, one word at a time. */
+AIS31_KERNEL
+static void block_count_words(const struct block_words *bw,
+			      struct block_counts *c)
+{
+	uint64_t lo = 0, hi = 0;
 	unsigned i, k;
 
-	memset(ge, 0, A_T3_CLASSES * sizeof(*ge));
+	memset(c, 0, sizeof(*c));
 	for (i = 0; i < A_BLOCK_WORDS; i++) {
-		uint64_t m = x[i] & ~(x[i] >> 1 | prev << 63);
+		uint64_t g = bw->s[i];
 
-		prev = x[i];
-		ge[0] += popcount64(m);
-		for (k = 1; k < A_T3_CLASSES; k++) {
-			m &= next_bits(x, i, k);
-			ge[k] += popcount64(m);
+		c->ones += popcount64(bw->w[i]);
+		for (k = 0; k < A_T3_CLASSES; k++) {
+			c->all[k] += popcount64(g);
+			c->one[k] += popcount64(g & bw->w[i]);
+			g &= ~next_bits(bw->t, i, k + 1);
+		}
+		poker_word(bw->w[i], &lo, &hi);
+		if (i % 15 == 14) {     /* 15 * 8 * 2 < 256 per lane */
+			poker_flush(lo, hi, c->nibble);
+			lo = hi = 0;
 		}
 	}
+	poker_flush(lo, hi, c->nibble);
+	c->nibble[0] -= (64 * A_BLOCK_WORDS - A_BLOCK_BITS) / 4;
 }
 
 AIS31_INLINE unsigned bit_at(const uint64_t *x, unsigned pos)
@@ -371,62 +555,21 @@ AIS31_INLINE unsigned long_run(const uint64_t *x)
 	return 0;
 }
 
-/* T2: nibble counts, 16 counters in 8-bit lanes of two words (poker_tab)
- * per byte value; flushed before a lane could pass 255. */
-AIS31_INLINE uint64_t poker_sum_sq(const uint8_t *p)
+static void block_stats(const struct block_words *bw, struct block_stats *bs)
 {
-	uint32_t f[16] = { 0 };
-	uint64_t sq = 0;
-	unsigned i, j, k;
+	struct block_counts c;
+	unsigned k;
 
-	for (i = 0; i < A_BLOCK_BYTES; i += 127) {
-		uint64_t lo = 0, hi = 0;
-		unsigned end = i + 127 < A_BLOCK_BYTES ? i + 127 : A_BLOCK_BYTES;
-
-		for (j = i; j < end; j++) {
-			lo += poker_tab[0][p[j]];
-			hi += poker_tab[1][p[j]];
-		}
-		for (k = 0; k < 8; k++) {
-			f[k] += (lo >> (8 * k)) & 0xff;
-			f[k + 8] += (hi >> (8 * k)) & 0xff;
-		}
-	}
+	wide.block_count(bw, &c);
+	bs->ones = c.ones;
+	bs->poker_sq = 0;
 	for (k = 0; k < 16; k++)
-		sq += (uint64_t)f[k] * f[k];
-	return sq;
-}
-
-/* The block as words (w) and its complement (z), each with one zero word
- * after the end so next_bits() may look one word ahead. */
-static void load_block(const uint8_t *p, uint64_t *w, uint64_t *z)
-{
-	const uint64_t tail = ~UINT64_C(0) << 32;   /* 20000 = 312 * 64 + 32 */
-	unsigned i;
-
-	for (i = 0; i < A_BLOCK_BITS / 64; i++) {
-		w[i] = load_be64(p + 8 * i);
-		z[i] = ~w[i];
+		bs->poker_sq += (uint64_t)c.nibble[k] * c.nibble[k];
+	for (k = 0; k < A_T3_CLASSES; k++) {
+		bs->runs[1][k] = c.one[k];
+		bs->runs[0][k] = c.all[k] - c.one[k];
 	}
-	w[i] = (uint64_t)p[8 * i] << 56 | (uint64_t)p[8 * i + 1] << 48 |
-	       (uint64_t)p[8 * i + 2] << 40 | (uint64_t)p[8 * i + 3] << 32;
-	z[i] = ~w[i] & tail;
-	w[i + 1] = z[i + 1] = 0;
-}
-
-AIS31_KERNEL
-static void block_stats(const uint8_t *p, const uint64_t *w, const uint64_t *z,
-			struct block_stats *bs)
-{
-	unsigned i;
-
-	bs->ones = 0;
-	for (i = 0; i < A_BLOCK_WORDS; i++)
-		bs->ones += popcount64(w[i]);
-	bs->poker_sq = poker_sum_sq(p);
-	runs_ge(z, bs->runs[0]);
-	runs_ge(w, bs->runs[1]);
-	bs->long_run = long_run(w);
+	bs->long_run = long_run(bw->w);
 }
 
 /* T3: 0 if every count is inside its interval, else the first count
@@ -481,8 +624,6 @@ AIS31_INLINE uint64_t bits_from(const uint64_t *w, unsigned pos)
 	return r ? w[i] << r | w[i + 1] >> (64 - r) : w[i];
 }
 
-static const uint64_t t5_last_mask = ~UINT64_C(0) << (64 - (A_T5_BITS % 64));
-
 AIS31_INLINE unsigned t5_z(const uint64_t *w, unsigned start, unsigned tau)
 {
 	unsigned i, z = 0;
@@ -496,28 +637,54 @@ AIS31_INLINE unsigned t5_z(const uint64_t *w, unsigned start, unsigned tau)
 	return z;
 }
 
-AIS31_KERNEL
-static unsigned t5_best_tau(const uint64_t *w, uint64_t (*sh)[T5_SHIFT_WORDS])
+/* The first 5000 bits (wm, 80 words, the tail masked) and the 64 shifted
+ * copies of bits 0-10111. */
+static void t5_prepare(const uint64_t *w, uint64_t *wm,
+		       uint64_t (*sh)[T5_SHIFT_WORDS])
 {
-	unsigned r, i, tau, best_tau = 1, best_dev = 0;
+	unsigned r, i;
 
+	for (i = 0; i < T5_VEC_WORDS; i++)
+		wm[i] = i < T5_WORDS ? w[i] & t5_mask[i] : 0;
 	for (r = 0; r < 64; r++)
 		for (i = 0; i < T5_SHIFT_WORDS; i++)
 			sh[r][i] = bits_from(w, 64 * i + r);
+}
+
+AIS31_INLINE bool t5_better(unsigned z, unsigned *best_dev)
+{
+	unsigned dev = z > A_T5_MID ? z - A_T5_MID : A_T5_MID - z;
+
+	if (dev <= *best_dev)
+		return false;
+	*best_dev = dev;
+	return true;
+}
+
+AIS31_KERNEL
+static unsigned t5_search_words(const uint64_t *wm,
+				uint64_t (*sh)[T5_SHIFT_WORDS])
+{
+	unsigned i, tau, best_tau = 1, best_dev = 0;
+
 	for (tau = 1; tau <= A_T5_TAU_MAX; tau++) {
 		const uint64_t *s = sh[tau & 63] + (tau >> 6);
-		unsigned z = 0, dev;
+		unsigned z = 0;
 
-		for (i = 0; i + 1 < T5_WORDS; i++)
-			z += popcount64(w[i] ^ s[i]);
-		z += popcount64((w[i] ^ s[i]) & t5_last_mask);
-		dev = z > A_T5_MID ? z - A_T5_MID : A_T5_MID - z;
-		if (dev > best_dev) {
-			best_dev = dev;
+		for (i = 0; i < T5_WORDS; i++)
+			z += popcount64((wm[i] ^ s[i]) & t5_mask[i]);
+		if (t5_better(z, &best_dev))
 			best_tau = tau;
-		}
 	}
 	return best_tau;
+}
+
+static unsigned t5_best_tau(const uint64_t *w, uint64_t (*sh)[T5_SHIFT_WORDS])
+{
+	uint64_t wm[T5_VEC_WORDS];
+
+	t5_prepare(w, wm, sh);
+	return wide.t5_search(wm, sh);
 }
 
 static void t5_run(struct ais31_run *run, unsigned blk, const uint64_t *w)
@@ -529,6 +696,157 @@ static void t5_run(struct ais31_run *run, unsigned blk, const uint64_t *w)
 	record(run, z > A_T5_LOW && z < A_T5_HIGH, AIS31_T5, blk, z);
 }
 
+/* ------------------------------------------------------------ wide kernels
+ *
+ * The same two kernels eight words at a time with AVX-512 VPOPCNTQ, chosen
+ * at start-up when the CPU has it; results are identical by construction
+ * (integer counts of the same bits).
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
+
+/* Bits p+K.. of t for each of 8 words at i: constant K, immediate shifts. */
+#define NEXT_BITS8(t0, t1, K) \
+	_mm512_or_si512(_mm512_slli_epi64((t0), (K)), \
+			_mm512_srli_epi64((t1), 64 - (K)))
+
+/* Four popcounts (each <= 64 per lane, <= 2560 over a block) packed in
+ * 16-bit fields of one accumulator, so all counts stay in registers. */
+AVX512_POPCNT
+static inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+	return _mm512_or_si512(
+		_mm512_or_si512(_mm512_popcnt_epi64(a),
+				_mm512_slli_epi64(_mm512_popcnt_epi64(b), 16)),
+		_mm512_or_si512(_mm512_slli_epi64(_mm512_popcnt_epi64(c), 32),
+				_mm512_slli_epi64(_mm512_popcnt_epi64(d), 48)));
+}
+
+/* T2 bit-sliced: with a..d the four bits of every nibble moved to its
+ * lowest bit, nibble value v is counted by popcount(AB[v >> 2] & CD[v & 3])
+ * where AB, CD hold the four combinations of a, b and of c, d;
+ * acc[j] packs the counts of v = 4j .. 4j+3. */
+AVX512_POPCNT
+static inline void poker8(__m512i x, __m512i *acc)
+{
+	const __m512i m = _mm512_set1_epi64(0x1111111111111111);
+	__m512i a = _mm512_and_si512(_mm512_srli_epi64(x, 3), m);
+	__m512i b = _mm512_and_si512(_mm512_srli_epi64(x, 2), m);
+	__m512i c = _mm512_and_si512(_mm512_srli_epi64(x, 1), m);
+	__m512i d = _mm512_and_si512(x, m);
+	__m512i nc = _mm512_xor_si512(c, m), nd = _mm512_xor_si512(d, m);
+	__m512i cd0 = _mm512_and_si512(nc, nd), cd1 = _mm512_and_si512(nc, d);
+	__m512i cd2 = _mm512_and_si512(c, nd), cd3 = _mm512_and_si512(c, d);
+	__m512i ab[4] = {
+		_mm512_andnot_si512(_mm512_or_si512(a, b), m),
+		_mm512_andnot_si512(a, b), _mm512_andnot_si512(b, a),
+		_mm512_and_si512(a, b),
+	};
+	unsigned j;
+
+#pragma GCC unroll 4
+	for (j = 0; j < 4; j++)
+		acc[j] = _mm512_add_epi64(acc[j], pack4(
+				_mm512_and_si512(ab[j], cd0),
+				_mm512_and_si512(ab[j], cd1),
+				_mm512_and_si512(ab[j], cd2),
+				_mm512_and_si512(ab[j], cd3)));
+}
+
+AVX512_POPCNT
+static inline uint32_t field(__m512i acc, unsigned j)
+{
+	return (uint32_t)_mm512_reduce_add_epi64(_mm512_and_si512(
+		_mm512_srli_epi64(acc, 16 * j), _mm512_set1_epi64(0xffff)));
+}
+
+/* T1, T2 and T3 counts, eight words at a time.  runs[0] packs the runs
+ * >= 1..4 of either bit, runs[1] those of ones, runs[2] both for >= 5, 6. */
+AVX512_POPCNT
+static void block_count_avx512(const struct block_words *bw,
+			       struct block_counts *c)
+{
+	__m512i runs[3], nib[4], acc_w = _mm512_setzero_si512();
+	unsigned i, k;
+
+	runs[0] = runs[1] = runs[2] = acc_w;
+	nib[0] = nib[1] = nib[2] = nib[3] = acc_w;
+	for (i = 0; i < BW_VEC_END; i += 8) {
+		__m512i w = _mm512_loadu_si512((const void *)(bw->w + i));
+		__m512i t0 = _mm512_loadu_si512((const void *)(bw->t + i));
+		__m512i t1 = _mm512_loadu_si512((const void *)(bw->t + i + 1));
+		__m512i g1 = _mm512_loadu_si512((const void *)(bw->s + i));
+		__m512i g2 = _mm512_andnot_si512(NEXT_BITS8(t0, t1, 1), g1);
+		__m512i g3 = _mm512_andnot_si512(NEXT_BITS8(t0, t1, 2), g2);
+		__m512i g4 = _mm512_andnot_si512(NEXT_BITS8(t0, t1, 3), g3);
+		__m512i g5 = _mm512_andnot_si512(NEXT_BITS8(t0, t1, 4), g4);
+		__m512i g6 = _mm512_andnot_si512(NEXT_BITS8(t0, t1, 5), g5);
+
+		acc_w = _mm512_add_epi64(acc_w, _mm512_popcnt_epi64(w));
+		runs[0] = _mm512_add_epi64(runs[0], pack4(g1, g2, g3, g4));
+		runs[1] = _mm512_add_epi64(runs[1], pack4(
+				_mm512_and_si512(g1, w), _mm512_and_si512(g2, w),
+				_mm512_and_si512(g3, w), _mm512_and_si512(g4, w)));
+		runs[2] = _mm512_add_epi64(runs[2], pack4(g5, g6,
+				_mm512_and_si512(g5, w), _mm512_and_si512(g6, w)));
+		poker8(w, nib);
+	}
+	c->ones = (unsigned)_mm512_reduce_add_epi64(acc_w);
+	for (k = 0; k < 4; k++) {
+		c->all[k] = field(runs[0], k);
+		c->one[k] = field(runs[1], k);
+	}
+	c->all[4] = field(runs[2], 0);
+	c->all[5] = field(runs[2], 1);
+	c->one[4] = field(runs[2], 2);
+	c->one[5] = field(runs[2], 3);
+	for (k = 0; k < 16; k++)
+		c->nibble[k] = field(nib[k / 4], k % 4);
+	c->nibble[0] -= (64 * BW_VEC_END - A_BLOCK_BITS) / 4;
+}
+
+AVX512_POPCNT
+static unsigned t5_search_avx512(const uint64_t *wm,
+				 uint64_t (*sh)[T5_SHIFT_WORDS])
+{
+	unsigned i, tau, best_tau = 1, best_dev = 0;
+
+	for (tau = 1; tau <= A_T5_TAU_MAX; tau++) {
+		const uint64_t *s = sh[tau & 63] + (tau >> 6);
+		__m512i acc = _mm512_setzero_si512();
+
+		for (i = 0; i < T5_VEC_WORDS; i += 8) {
+			__m512i x = _mm512_xor_si512(
+				_mm512_loadu_si512((const void *)(wm + i)),
+				_mm512_loadu_si512((const void *)(s + i)));
+
+			x = _mm512_and_si512(x, _mm512_loadu_si512(
+					     (const void *)(t5_mask + i)));
+			acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+		}
+		if (t5_better((unsigned)_mm512_reduce_add_epi64(acc), &best_dev))
+			best_tau = tau;
+	}
+	return best_tau;
+}
+
+static void choose_wide(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512vpopcntdq")) {
+		wide.block_count = block_count_avx512;
+		wide.t5_search = t5_search_avx512;
+	}
+}
+#else
+static void choose_wide(void)
+{
+}
+#endif
+
 /* ------------------------------------------------------------ procedure A
  *
  * Input is cut into fixed chunks: T0's 393216 bytes, then 257 blocks of
@@ -537,20 +855,20 @@ static void t5_run(struct ais31_run *run, unsigned blk, const uint64_t *w)
  */
 static void a_block(struct ais31_run *run, unsigned blk, const uint8_t *p)
 {
-	uint64_t w[A_BLOCK_WORDS + 1], z[A_BLOCK_WORDS + 1];
+	struct block_words bw;
 	struct block_stats bs;
 
-	load_block(p, w, z);
-	block_stats(p, w, z, &bs);
+	load_block(p, &bw);
+	block_stats(&bw, &bs);
 	block_evaluate(run, blk, &bs);
 	if ((blk & ((1u << run->a_shift) - 1)) == 0)
-		t5_run(run, blk, w);
+		t5_run(run, blk, bw.w);
 }
 
 static void a_chunk(struct ais31_run *run, const uint8_t *p)
 {
 	if (run->a_next == 0) {
-		unsigned dups = t0_duplicates(run->t0_table, p);
+		unsigned dups = t0_duplicates(run->t0, p);
 
 		run->res.t0_duplicates = dups;
 		record(run, dups == 0, AIS31_T0, 0, dups);
@@ -601,6 +919,7 @@ static void tuples_init(struct tuples *t, unsigned L)
 	memset(t, 0, sizeof(*t));
 	t->L = L;
 	t->classes = 1u << (L - 1);
+	t->cap = B_TUPLE_CAP_FACTOR * t->classes * B_TUPLES * L / 8;
 }
 
 static size_t tuples_safe_groups(const struct tuples *t)
@@ -679,12 +998,14 @@ static bool tuples_byte(struct tuples *t, uint8_t b)
 	return t->full == t->classes;
 }
 
+/* The step ends when every prefix is full, or at the cap. */
 static size_t tuples_feed(struct tuples *t, const uint8_t *p, size_t n,
 			  bool *complete)
 {
 	size_t used = 0;
 
-	*complete = false;
+	if (n > t->cap - t->bytes)
+		n = t->cap - t->bytes;
 	while (used < n) {
 		size_t groups = t->nacc ? 0 : tuples_safe_groups(t);
 
@@ -700,7 +1021,8 @@ static size_t tuples_feed(struct tuples *t, const uint8_t *p, size_t n,
 		if (tuples_byte(t, p[used++]))
 			break;
 	}
-	*complete = t->full == t->classes;
+	t->bytes += used;
+	*complete = t->full == t->classes || t->bytes == t->cap;
 	return used;
 }
 
@@ -717,28 +1039,34 @@ double ais31_t7_chi2(uint32_t ones_a, uint32_t ones_b)
 	return d * d * (1.0 / s + 1.0 / (2.0 * B_TUPLES - s));
 }
 
+/* A prefix left short by the cap fails its comparisons (value inf). */
 static void tuples_evaluate(struct ais31_run *run)
 {
 	const struct tuples *t = &run->tup;
 	struct ais31_result *r = &run->res;
 	unsigned k, half = t->classes / 2;
 
-	if (t->L == 2) {
-		int32_t d = (int32_t)t->ones[0] - (int32_t)t->ones[1];
-
-		r->t6b = d / (double)B_TUPLES;
-		record(run, d > -B_T6B_A && d < B_T6B_A, AIS31_T6B, 0, r->t6b);
-		return;
-	}
 	for (k = 0; k < half; k++) {
-		double chi2 = ais31_t7_chi2(t->ones[k], t->ones[k + half]);
-		enum ais31_test id = t->L == 3 ? AIS31_T7A : AIS31_T7B;
+		bool short_ = t->count[k] < B_TUPLES ||
+			      t->count[k + half] < B_TUPLES;
+		int32_t d = (int32_t)t->ones[k] - (int32_t)t->ones[k + half];
+		double v;
+		bool pass;
 
-		if (t->L == 3)
-			r->t7a[k] = chi2;
-		else
-			r->t7b[k] = chi2;
-		record(run, chi2 <= b_t7_limit, id, k, chi2);
+		if (t->L == 2) {
+			v = r->t6b = short_ ? INFINITY : d / (double)B_TUPLES;
+			pass = !short_ && d > -B_T6B_A && d < B_T6B_A;
+		} else {
+			v = short_ ? INFINITY :
+			    ais31_t7_chi2(t->ones[k], t->ones[k + half]);
+			pass = !short_ && v <= b_t7_limit;
+			if (t->L == 3)
+				r->t7a[k] = v;
+			else
+				r->t7b[k] = v;
+		}
+		record(run, pass, t->L == 2 ? AIS31_T6B : t->L == 3 ?
+		       AIS31_T7A : AIS31_T7B, k, v);
 	}
 }
 
@@ -893,9 +1221,9 @@ void ais31_run_reset(struct ais31_run *run)
 static int run_alloc_a(struct ais31_run *run)
 {
 	run->stage = malloc(A_T0_BYTES);
-	run->t0_table = malloc(T0_SLOTS * sizeof(*run->t0_table));
+	run->t0 = malloc(sizeof(*run->t0));
 	run->t5_shift = malloc(64 * sizeof(*run->t5_shift));
-	if (!run->stage || !run->t0_table || !run->t5_shift)
+	if (!run->stage || !run->t0 || !run->t5_shift)
 		return -1;
 	return 0;
 }
@@ -924,7 +1252,7 @@ void ais31_run_free(struct ais31_run *run)
 	if (!run)
 		return;
 	free(run->stage);
-	free(run->t0_table);
+	free(run->t0);
 	free(run->t5_shift);
 	free(run);
 }
@@ -939,6 +1267,20 @@ size_t ais31_run_feed(struct ais31_run *run, const uint8_t *p, size_t n)
 	used = run->proc == AIS31_PROC_A ? a_feed(run, p, n) : b_feed(run, p, n);
 	run->res.bytes += used;
 	return used;
+}
+
+enum ais31_test ais31_run_step(const struct ais31_run *run)
+{
+	static const enum ais31_test b_steps[] = {
+		[B_T6A] = AIS31_T6A, [B_T6B] = AIS31_T6B, [B_T7A] = AIS31_T7A,
+		[B_T7B] = AIS31_T7B, [B_T8] = AIS31_T8, [B_DONE] = AIS31_NTESTS,
+	};
+
+	if (run->done)
+		return AIS31_NTESTS;
+	if (run->proc == AIS31_PROC_A)
+		return run->a_next ? AIS31_T1 : AIS31_T0;
+	return b_steps[run->b_stage];
 }
 
 bool ais31_run_done(const struct ais31_run *run)
@@ -956,14 +1298,14 @@ const struct ais31_result *ais31_run_result(const struct ais31_run *run)
  */
 void ais31_block_values(const uint8_t *block, struct ais31_block_values *v)
 {
-	uint64_t w[A_BLOCK_WORDS + 1], z[A_BLOCK_WORDS + 1];
 	uint64_t (*sh)[T5_SHIFT_WORDS];
+	struct block_words bw;
 	struct block_stats bs;
 	unsigned bit, k;
 
 	init_tables();
-	load_block(block, w, z);
-	block_stats(block, w, z, &bs);
+	load_block(block, &bw);
+	block_stats(&bw, &bs);
 	v->ones = bs.ones;
 	v->poker = (16 * (double)bs.poker_sq -
 		    (double)A_T2_NIBBLES * A_T2_NIBBLES) / A_T2_NIBBLES;
@@ -975,8 +1317,8 @@ void ais31_block_values(const uint8_t *block, struct ais31_block_values *v)
 	v->long_run = bs.long_run;
 	sh = malloc(64 * sizeof(*sh));
 	assert(sh);
-	v->t5_tau = t5_best_tau(w, sh);
-	v->t5_z = t5_z(w, A_T5_SECOND, v->t5_tau);
+	v->t5_tau = t5_best_tau(bw.w, sh);
+	v->t5_z = t5_z(bw.w, A_T5_SECOND, v->t5_tau);
 	free(sh);
 }
 

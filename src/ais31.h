@@ -71,7 +71,10 @@ struct ais31_result {
 /* ---------------------------------------------------------------- one run
  * ais31_run_new() allocates (NULL on ENOMEM); a_shift is n of a<n> (test 5
  * on every 2^n-th block; ignored for B).  After ais31_run_done() turns
- * true, feed consumes nothing until ais31_run_reset().
+ * true, feed consumes nothing until ais31_run_reset().  Not in AIS 20/31:
+ * a T6b or T7 step that has not collected its 100000 tuples per prefix
+ * after four times the expected input ends with that test failed, so a
+ * stuck source cannot keep procedure B open forever.
  */
 struct ais31_run;
 
@@ -80,6 +83,9 @@ void ais31_run_free(struct ais31_run *run);
 void ais31_run_reset(struct ais31_run *run);
 size_t ais31_run_feed(struct ais31_run *run, const uint8_t *p, size_t n);
 bool ais31_run_done(const struct ais31_run *run);
+/* The step the next byte goes to: A: T0, then T1 for the 257 blocks
+ * (T1-T5); B: T6A, T6B, T7A, T7B, T8; AIS31_NTESTS once done. */
+enum ais31_test ais31_run_step(const struct ais31_run *run);
 const struct ais31_result *ais31_run_result(const struct ais31_run *run);
 
 /* One line for -v 32, e.g. "AIS-31 B: 9 tests, 0 failed; T6a 0.50031 ...".

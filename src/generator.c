@@ -45,10 +45,10 @@
 enum {
 	GEN_CHUNK = 16384,        /* walk bytes behind each conditioner key */
 	/* Walk output a single AIS-31 procedure may cover before its verdict:
-	 * A takes 1,035,716 bytes and B about 0.9 MB on sound data; 2 MiB
-	 * leaves room for B's variable length.  A procedure still undecided
-	 * after that is treated as a definitive failure. */
-	GEN_HOLD_MAX = 2 << 20,
+	 * A takes 1,035,716 bytes; B about 0.9 MB on sound data and at most
+	 * 2.67 MB (ais31.c caps each T6b/T7 step at four times its mean).
+	 * A procedure still undecided after 3 MiB is a definitive failure. */
+	GEN_HOLD_MAX = 3 << 20,
 };
 
 struct lane {
@@ -202,15 +202,56 @@ static void drop_unreleased(struct lane *l, size_t skip)
  */
 enum verdict { V_MORE, V_PASS, V_DROP, V_FAIL };
 
+static void log_event(const struct ais31_event *ev, const char *group)
+{
+	char line[512];
+
+	/* An advisory procedure's failure is always logged: that is all
+	 * advisory means.  Other results follow -v 32 (all) and -v 2 (retries
+	 * and failures). */
+	if (log_verbose(VERB_TESTS) || ev->verdict == AIS31_WARN ||
+	    (ev->verdict != AIS31_PASS && log_verbose(VERB_RETRIES))) {
+		ais31_format_result(&ev->result, line, sizeof(line));
+		log_info("%s %s: %s", group,
+			 ev->verdict == AIS31_PASS ? "passed" :
+			 ev->verdict == AIS31_RETRY ? "failed once, retrying" :
+			 ev->verdict == AIS31_WARN ? "failed (advisory)" : "FAILED", line);
+	}
+}
+
+static void count_event(struct generator *g, const struct ais31_event *ev)
+{
+	pthread_mutex_lock(&g->lock);
+	g->stats.online_runs++;
+	g->stats.online_retries += ev->verdict == AIS31_RETRY;
+	pthread_mutex_unlock(&g->lock);
+}
+
 static enum verdict online_feed(struct lane *l, const uint8_t *walk, size_t n, size_t *used)
 {
-	(void)walk;
+	struct ais31_event ev;
+
 	if (!l->online) {
 		*used = n;
 		return V_PASS;
 	}
-	*used = n;
-	return V_MORE;
+	*used = ais31_ctl_feed(l->online, walk, n, &ev);
+	if (ais31_ctl_failed(l->online) && !ev.completed)
+		return V_FAIL;
+	if (!ev.completed)
+		return V_MORE;
+	count_event(l->g, &ev);
+	log_event(&ev, "continuous test");
+	switch (ev.verdict) {
+	case AIS31_PASS:
+	case AIS31_WARN:
+		return V_PASS;
+	case AIS31_RETRY:
+		return V_DROP;
+	case AIS31_FAIL:
+	default:
+		return V_FAIL;
+	}
 }
 
 /* One fill: health tests, online tests, conditioning, release. */
@@ -226,7 +267,7 @@ static int produce(struct lane *l)
 
 		switch (v) {
 		case V_FAIL:
-			log_errx("online test failed definitively: no further output");
+			log_errx("continuous online test failed definitively: no further output");
 			drop_unreleased(l, used);
 			return -EIO;
 		case V_DROP:
@@ -394,10 +435,50 @@ out:
 	return ret;
 }
 
+/* The start-up group of -o: run on fresh walk output, which is then thrown
+ * away, before any output. */
+static int startup_online(struct lane *l)
+{
+	const struct testspec *spec = l->g->cfg.spec;
+	struct ais31_ctl *ctl;
+	struct ais31_event ev;
+	int ret = 0;
+
+	if (!spec || !testspec_any(&spec->startup))
+		return 0;
+	ctl = ais31_ctl_new(&spec->startup, false);
+	if (!ctl)
+		return -ENOMEM;
+	while (ret == 0 && !ais31_ctl_finished(ctl) && !ais31_ctl_failed(ctl)) {
+		const uint8_t *w = (const uint8_t *)l->walk;
+		size_t left = l->g->fill_words * 4;
+
+		ret = fill_healthy(l);
+		while (ret == 0 && left > 0 && !ais31_ctl_finished(ctl) && !ais31_ctl_failed(ctl)) {
+			size_t used = ais31_ctl_feed(ctl, w, left, &ev);
+
+			if (ev.completed) {
+				count_event(l->g, &ev);
+				log_event(&ev, "start-up test");
+			}
+			w += used;
+			left -= used;
+		}
+	}
+	if (ret == 0 && ais31_ctl_failed(ctl)) {
+		log_errx("start-up online test (AIS-31, -o) failed: no output");
+		ret = -EIO;
+	}
+	wipe(l->walk, l->g->fill_words * 4);
+	ais31_ctl_free(ctl);
+	return ret;
+}
+
 static int lane_init(struct generator *g, struct lane *l)
 {
 	size_t fill = g->fill_words * 4;
 	size_t hold = g->cfg.spec && testspec_any(&g->cfg.spec->continuous) ? GEN_HOLD_MAX : 0;
+	int ret;
 
 	l->g = g;
 	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
@@ -412,15 +493,24 @@ static int lane_init(struct generator *g, struct lane *l)
 	if (!l->col || !l->cond || !l->walk || !l->deltas || !l->ring ||
 	    pthread_cond_init(&l->room, NULL) != 0)
 		return -ENOMEM;
+	if (hold) {
+		l->online = ais31_ctl_new(&g->cfg.spec->continuous, true);
+		if (!l->online)
+			return -ENOMEM;
+	}
 	health_init(&l->health);
 	collector_warmup(l->col);
-	return startup_health(l);
+	ret = startup_health(l);
+	if (ret == 0)
+		ret = startup_online(l);
+	return ret;
 }
 
 static void lane_fini(struct lane *l)
 {
 	collector_free(l->col);
 	cond_free(l->cond);
+	ais31_ctl_free(l->online);
 	if (l->walk)
 		wipe(l->walk, l->g->fill_words * 4);
 	free(l->walk);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector.h"
 #include "log.h"
 #include "timer.h"
 #include "util.h"
@@ -140,12 +141,16 @@ int timer_mock_set(const char *spec)
 int timer_init(void)
 {
 	const char *spec = getenv("HAVEGE_RNGD_MOCK_TIMER");
+	const char *walk = getenv("HAVEGE_RNGD_MOCK_WALK");
 
-	if (!spec)
-		return 0;
-	if (timer_mock_set(spec) < 0) {
+	if (spec && timer_mock_set(spec) < 0) {
 		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' "
 			 "(real, const:V, step:S, two:A,B or freeze:N)", spec);
+		return -1;
+	}
+	if (walk && collector_mock_set(walk) < 0) {
+		log_errx("HAVEGE_RNGD_MOCK_WALK: invalid mock walk '%s' "
+			 "(none, const, bias, bias-after:N or period:N:M)", walk);
 		return -1;
 	}
 	return 0;

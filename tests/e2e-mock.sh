@@ -39,4 +39,37 @@ check "invalid mock spec: no output" [ ! -e bogus.bin ]
 "$HRNG" -r 1 >info.txt
 check "-r 1 names the mock timer" grep -q "timer: mock" info.txt
 
+# The online tests (-o) on the walk output.  A spoilt walk with a healthy
+# timer: the start-up procedures fail, status 1, no output.
+for walk in const bias; do
+	rm -f out.bin err.txt
+	HAVEGE_RNGD_MOCK_WALK=$walk "$HRNG" -n 64k -f out.bin 2>err.txt
+	st=$?
+	check "walk $walk, default -o ta8b: status 1" [ "$st" -eq 1 ]
+	check "walk $walk: no output file" [ ! -e out.bin ]
+	check "walk $walk: the message names the start-up online test" \
+		grep -q "start-up online test" err.txt
+	HAVEGE_RNGD_MOCK_WALK=$walk "$HRNG" -n 64k -o ta8b -f - 2>/dev/null >stdout.bin
+	check "walk $walk: nothing on stdout" [ ! -s stdout.bin ]
+	HAVEGE_RNGD_MOCK_WALK=$walk "$HRNG" -n 64k -o "" -f out.bin 2>/dev/null
+	check "walk $walk with -o '' (tests off): written" [ -s out.bin ]
+done
+rm -f out.bin
+
+# -o "ta8bw": B advisory: a failing B is reported, output goes on.
+HAVEGE_RNGD_MOCK_WALK=bias "$HRNG" -n 64k -o tbw -f out.bin 2>err.txt
+st=$?
+check "walk bias, -o tbw (advisory): status 0" [ "$st" -eq 0 ]
+check "walk bias, -o tbw: 64 KiB written" [ "$(wc -c <out.bin | tr -d ' ')" = 65536 ]
+check "walk bias, -o tbw: the advisory failure is logged" grep -q "failed (advisory)" err.txt
+rm -f out.bin
+
+# The walk goes bad after start-up: continuous B fails, status 1, and the
+# output file is not left half written.
+HAVEGE_RNGD_MOCK_WALK=bias-after:6000000 "$HRNG" -n 64m -o ta8bcb -f out.bin 2>err.txt
+st=$?
+check "walk bias after 6 MB, -o ta8bcb: status 1" [ "$st" -eq 1 ]
+check "continuous failure: no partial output file" [ ! -e out.bin ]
+check "continuous failure: the message says so" grep -q "continuous online test failed" err.txt
+
 done_testing

@@ -7,10 +7,12 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "collector.h"
 #include "generator.h"
 #include "log.h"
 #include "testspec.h"
@@ -108,7 +110,153 @@ static void test_bad_buffer(void **state)
 	assert_null(g);
 }
 
+static struct testspec spec_of(const char *text)
+{
+	struct testspec spec;
+	char err[128];
+
+	assert_int_equal(testspec_parse(text, &spec, err, sizeof(err)), 0);
+	return spec;
+}
+
+/* Start-up B and A, then continuous B: output flows and the procedures
+ * are counted. */
+static void test_online_tests_run(void **state)
+{
+	enum { TOTAL = 6 << 20 };
+	struct testspec spec = spec_of("ta8bcb");
+	struct gen_config gc = config(1, 64 * 1024);
+	uint8_t *buf = malloc(TOTAL);
+	struct generator *g;
+	struct gen_stats st;
+
+	(void)state;
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	gen_get_stats(g, &st);
+	assert_int_equal(st.online_runs, 2);          /* start-up B and A */
+	assert_int_equal(st.bytes_out, 0);
+	assert_int_equal(read_pieces(g, buf, TOTAL), 0);
+	gen_get_stats(g, &st);
+	/* 6 MiB released means at least 6 MiB of walk tested by continuous B
+	 * runs of about 0.87 MB each. */
+	assert_true(st.online_runs >= 2 + 6);
+	assert_int_equal(st.bytes_out, TOTAL);
+	assert_int_equal(st.online_retries, 0);
+	gen_free(g);
+	free(buf);
+}
+
+/* With continuous tests and two lanes, each lane tests its own walk. */
+static void test_online_tests_threads(void **state)
+{
+	enum { TOTAL = 4 << 20 };
+	struct testspec spec = spec_of("tbcb");
+	struct gen_config gc = config(2, 64 * 1024);
+	uint8_t *buf = malloc(TOTAL);
+	struct generator *g;
+	struct gen_stats st;
+
+	(void)state;
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_int_equal(read_pieces(g, buf, TOTAL), 0);
+	gen_get_stats(g, &st);
+	assert_true(st.online_runs >= 2 + 4);
+	gen_free(g);
+	free(buf);
+}
+
 #ifdef HRNG_MOCK_TIMER
+/* Walk output that is plainly not random, with a healthy timer: the
+ * health tests cannot see it (they watch the timer), the start-up online
+ * tests must. */
+static void test_startup_online_catches_bad_walk(void **state)
+{
+	struct testspec spec = spec_of("ta8b");
+	struct gen_config gc = config(1, 64 * 1024);
+	struct generator *g;
+
+	(void)state;
+	assert_int_equal(collector_mock_set("const"), 0);
+	gc.spec = NULL;                     /* no online tests: accepted */
+	assert_int_equal(gen_new(&g, &gc), 0);
+	gen_free(g);
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), -EIO);
+	assert_null(g);
+	assert_int_equal(collector_mock_set("bias"), 0);
+	assert_int_equal(gen_new(&g, &gc), -EIO);
+	assert_int_equal(collector_mock_set("none"), 0);
+}
+
+/* The walk goes bad after start-up: continuous B fails definitively (more
+ * than one test), reads fail, and nothing after the failure is released. */
+static void test_continuous_failure_stops(void **state)
+{
+	struct testspec spec = spec_of("ta8bcb");
+	struct gen_config gc = config(1, 64 * 1024);
+	static uint8_t buf[1 << 16];
+	struct generator *g;
+	struct gen_stats st;
+	uint64_t got = 0;
+	int r = 0;
+
+	(void)state;
+	gc.spec = &spec;
+	assert_int_equal(collector_mock_set("bias-after:6000000"), 0);
+	assert_int_equal(gen_new(&g, &gc), 0);
+	while (r == 0 && got < (64u << 20)) {
+		r = gen_read(g, buf, sizeof(buf));
+		got += r == 0 ? sizeof(buf) : 0;
+	}
+	assert_int_equal(r, -EIO);
+	gen_get_stats(g, &st);
+	/* Released output stops before the biased walk began. */
+	assert_true(st.bytes_out <= 6000000);
+	assert_true(st.online_discarded > 0);
+	assert_int_equal(gen_read(g, buf, 1), -EIO);
+	gen_free(g);
+	collector_mock_set("none");
+}
+
+/* A stretch of periodic walk output that trips exactly one test (T8) of
+ * one continuous run: that run's output is discarded, B runs again on fresh
+ * data, passes, and output goes on.  Where the stretch lands depends on
+ * the run lengths, so try several places; at least one must retry. */
+static void test_continuous_retry_discards(void **state)
+{
+	struct testspec spec = spec_of("ta8bcb");
+	struct gen_config gc = config(1, 16 * 1024);
+	static uint8_t buf[1 << 20];
+	char mock[64];
+	unsigned k, retried = 0;
+
+	(void)state;
+	gc.spec = &spec;
+	for (k = 0; k < 16 && !retried; k++) {
+		struct generator *g;
+		struct gen_stats st;
+		int r = 0, i;
+
+		snprintf(mock, sizeof(mock), "period:%u:120000", 3000000 + k * 100000);
+		assert_int_equal(collector_mock_set(mock), 0);
+		assert_int_equal(gen_new(&g, &gc), 0);
+		for (i = 0; i < 8 && r == 0; i++)
+			r = gen_read(g, buf, sizeof(buf));
+		gen_get_stats(g, &st);
+		if (r == 0 && st.online_retries == 1) {
+			retried = 1;
+			assert_int_equal(st.bytes_out, 8u << 20);
+			/* The failed run's whole span was dropped. */
+			assert_true(st.online_discarded >= 800000);
+		}
+		gen_free(g);
+	}
+	collector_mock_set("none");
+	assert_true(retried);
+}
+
 /* A dead or deterministic timer fails the start-up health test: the
  * generator is never built, so nothing is ever output. */
 static void test_startup_catches_dead_timers(void **state)
@@ -159,7 +307,12 @@ int main(void)
 		cmocka_unit_test(test_two_generators_differ),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_bad_buffer),
+		cmocka_unit_test(test_online_tests_run),
+		cmocka_unit_test(test_online_tests_threads),
 #ifdef HRNG_MOCK_TIMER
+		cmocka_unit_test(test_startup_online_catches_bad_walk),
+		cmocka_unit_test(test_continuous_failure_stops),
+		cmocka_unit_test(test_continuous_retry_discards),
 		cmocka_unit_test(test_startup_catches_dead_timers),
 		cmocka_unit_test(test_timer_dies_later),
 #endif
