@@ -14,7 +14,9 @@
  *     fill is dropped before anything sees it;
  *  2. the continuous AIS-31 group on the walk bytes, which reports where
  *     each procedure ends and whether it passed;
- *  3. the conditioner, 16 KiB of walk per key, into the lane's ring.
+ *  3. the conditioner, 16 KiB of walk per key, into the lane's ring
+ *     (GEN_STREAM); or, for GEN_SEEDS, the fill's raw samples hashed into
+ *     32-byte seeds, gen_seed_samples() samples each.
  * Conditioned bytes stay in the ring, unreleased, until the procedure that
  * covered their walk bytes has passed; what a failed or retried procedure
  * covered is dropped from the ring.  Without continuous tests every byte is
@@ -62,6 +64,10 @@ struct lane {
 	uint8_t *ring;             /* conditioned bytes, cap a power of two */
 	size_t cap;
 	uint64_t tail, release, head;   /* see the invariant above */
+	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
+	size_t fill_out;           /* ring bytes one fill adds at most */
+	uint64_t *pend;            /* GEN_SEEDS: samples awaiting a seed */
+	size_t npend;
 	pthread_t thread;
 	bool has_thread;
 	pthread_cond_t room;       /* consumer -> producer: tail moved */
@@ -159,10 +165,36 @@ static int condition(struct lane *l, size_t off, size_t n)
 	return 0;
 }
 
+/* GEN_SEEDS: sample i produced walk bytes [32 i, 32 i + 32) and belongs to
+ * the piece that holds its first byte.  Every gen_seed_samples() samples
+ * make one seed, appended to the ring (head stays a multiple of 32). */
+static int make_seeds(struct lane *l, size_t off, size_t n)
+{
+	enum { SAMPLE_BYTES = COLLECTOR_WORDS_PER_SAMPLE * 4 };
+	size_t i = (off + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
+	size_t end = (off + n + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
+	size_t per_seed = gen_seed_samples();
+
+	for (; i < end; i++) {
+		l->pend[l->npend++] = l->deltas[i];
+		if (l->npend < per_seed)
+			continue;
+		if (cond_seed(l->cond, l->pend, l->npend, l->ring + ring_index(l, l->head)) < 0)
+			return -EIO;
+		wipe(l->pend, l->npend * sizeof(*l->pend));
+		l->npend = 0;
+		pthread_mutex_lock(&l->g->lock);
+		l->head += COND_KEY_BYTES;
+		pthread_mutex_unlock(&l->g->lock);
+	}
+	return 0;
+}
+
 static void release_to_head(struct lane *l)
 {
 	struct generator *g = l->g;
 
+	l->unreleased_walk = 0;
 	pthread_mutex_lock(&g->lock);
 	l->release = l->head;
 	pthread_cond_broadcast(&g->ready);
@@ -189,10 +221,15 @@ static void drop_unreleased(struct lane *l, size_t skip)
 	struct generator *g = l->g;
 
 	pthread_mutex_lock(&g->lock);
-	g->stats.online_discarded += (l->head - l->release) + skip;
+	g->stats.online_discarded += l->unreleased_walk + skip;
 	wipe_ring_range(l, l->release, l->head);
 	l->head = l->release;
 	pthread_mutex_unlock(&g->lock);
+	l->unreleased_walk = 0;
+	if (l->pend) {
+		wipe(l->pend, l->npend * sizeof(*l->pend));
+		l->npend = 0;
+	}
 }
 
 /*
@@ -275,12 +312,14 @@ static int produce(struct lane *l)
 			break;
 		case V_PASS:
 		case V_MORE:
-			ret = condition(l, off, used);
+			l->unreleased_walk += used;
+			ret = l->g->cfg.output == GEN_SEEDS ? make_seeds(l, off, used)
+							    : condition(l, off, used);
 			if (ret == 0 && v == V_PASS)
 				release_to_head(l);
 			break;
 		}
-		if (ret == 0 && l->head - l->release > GEN_HOLD_MAX) {
+		if (ret == 0 && l->unreleased_walk > GEN_HOLD_MAX) {
 			log_errx("online test did not finish within %d bytes: no further output",
 				 GEN_HOLD_MAX);
 			ret = -EIO;
@@ -297,7 +336,7 @@ static void *lane_thread(void *arg)
 {
 	struct lane *l = arg;
 	struct generator *g = l->g;
-	size_t fill = g->fill_words * 4;
+	size_t fill = l->fill_out;
 
 	for (;;) {
 		pthread_mutex_lock(&g->lock);
@@ -397,6 +436,13 @@ int gen_read(struct generator *g, void *buf, size_t n)
 	return ret;
 }
 
+unsigned gen_seed_samples(void)
+{
+	enum { SEED_INPUT_BITS = COND_KEY_BYTES * 8 + 64 };
+
+	return (SEED_INPUT_BITS + HEALTH_ENTROPY_BITS - 1) / HEALTH_ENTROPY_BITS;
+}
+
 /* ------------------------------------------------------------ start-up */
 
 static size_t pow2_at_least(size_t n)
@@ -478,20 +524,32 @@ static int lane_init(struct generator *g, struct lane *l)
 {
 	size_t fill = g->fill_words * 4;
 	size_t hold = g->cfg.spec && testspec_any(&g->cfg.spec->continuous) ? GEN_HOLD_MAX : 0;
+	size_t ring_need;
 	int ret;
 
 	l->g = g;
+	if (pthread_cond_init(&l->room, NULL) != 0)
+		return -ENOMEM;
 	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
 	l->cond = cond_new();
 	l->walk = malloc(fill);
 	l->deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
-	/* One lane refills only when the ring has nothing released, so hold +
-	 * one fill is enough; a lane with its own thread works one fill ahead
-	 * of the reader. */
-	l->cap = pow2_at_least(hold + (g->nlanes > 1 ? 2 : 1) * fill);
+	/* Ring bytes one fill can add: the fill itself, or its seeds (32 bytes
+	 * per gen_seed_samples() samples, 32 walk bytes each). */
+	l->fill_out = fill;
+	if (g->cfg.output == GEN_SEEDS) {
+		l->fill_out = (fill / 32 / gen_seed_samples() + 1) * COND_KEY_BYTES;
+		hold = hold / 32 / gen_seed_samples() * COND_KEY_BYTES;
+		l->pend = malloc(gen_seed_samples() * sizeof(*l->pend));
+	}
+	/* One lane refills only when the ring has nothing released, so what a
+	 * test may hold plus one fill is enough; a lane with its own thread
+	 * works one fill ahead of the reader. */
+	ring_need = hold + (g->nlanes > 1 ? 2 : 1) * l->fill_out;
+	l->cap = pow2_at_least(ring_need);
 	l->ring = malloc(l->cap);
 	if (!l->col || !l->cond || !l->walk || !l->deltas || !l->ring ||
-	    pthread_cond_init(&l->room, NULL) != 0)
+	    (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
 		l->online = ais31_ctl_new(&g->cfg.spec->continuous, true);
@@ -515,6 +573,9 @@ static void lane_fini(struct lane *l)
 		wipe(l->walk, l->g->fill_words * 4);
 	free(l->walk);
 	free(l->deltas);
+	if (l->pend)
+		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
+	free(l->pend);
 	if (l->ring)
 		wipe(l->ring, l->cap);
 	free(l->ring);

@@ -19,13 +19,23 @@
 #include "collector.h"
 #include "testspec.h"
 
+enum gen_output {
+	GEN_STREAM,     /* conditioned walk output (file mode, EGD) */
+	GEN_SEEDS,      /* 32-byte full-entropy seeds from raw samples (kernel) */
+};
+
 struct gen_config {
 	unsigned data_kb;             /* L1d for the walk table */
 	unsigned inst_kb;             /* L1i for the unrolled code */
 	size_t buffer_words;          /* walk output per fill (-b x 1024) */
 	unsigned threads;             /* lanes, each with its own thread if > 1 */
 	const struct testspec *spec;  /* online tests; NULL = none */
+	enum gen_output output;
 };
+
+/* GEN_SEEDS: raw samples behind each 32-byte seed, enough for 256 + 64 bits
+ * at HEALTH_ENTROPY_BITS per sample (SP 800-90B 3.1.5.1.2: full entropy). */
+unsigned gen_seed_samples(void);
 
 struct gen_stats {
 	uint64_t bytes_out;           /* handed to callers */

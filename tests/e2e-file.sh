@@ -88,6 +88,12 @@ check "--raw-samples -n 5000 writes 5000 bytes" [ "$(size_of raw.bin)" = 5000 ]
 "$HRNG" --raw-samples=- -n 300 >raw2.bin
 check "--raw-samples=- writes to stdout" [ "$(size_of raw2.bin)" = 300 ]
 
+# progress only when asked (or on a terminal): logs stay clean
+"$HRNG" -n 2m -f p.bin 2>err.txt
+check "no --progress, stderr not a terminal: stderr empty" [ ! -s err.txt ]
+"$HRNG" -n 2m -f p.bin --progress 2>err.txt
+check "--progress: a progress line with bytes and rate" grep -q "of 2.0 MiB, .* MB/s" err.txt
+
 # -t 2 writes the same exact sizes
 rm -f t2.bin
 "$HRNG" -t 2 -n 5m -f t2.bin

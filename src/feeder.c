@@ -1,0 +1,344 @@
+/* feeder.c - keep the kernel's pool served (see feeder.h).
+ *
+ * Functions offered:
+ *   kernel_detect(), kernel_pool_name()   which pool this kernel has
+ *   feeder_set_threshold()                apply -w (before privileges go)
+ *   feeder_run()                          the control loop
+ *
+ * Sections: kernel kind; giving seeds to the kernel; the old pool; the new
+ * pool; statistics; the loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conditioner.h"
+#include "feeder.h"
+#include "log.h"
+#include "util.h"
+
+struct feeder {
+	struct kernel *k;
+	struct generator *g;
+	const struct feeder_config *cfg;
+	const struct feeder_signals *sig;
+	struct feeder_stats *st;
+	struct kernel_info info;
+	feeder_hook hook;
+	void *hook_arg;
+	bool started;            /* the first refill or injection is done */
+	int threshold;           /* old pool: write_wakeup_threshold at start */
+	uint64_t next;           /* new pool: when the next injection is due */
+};
+
+/* ------------------------------------------------------------ kernel kind */
+
+int kernel_detect(struct kernel *k, struct kernel_info *info)
+{
+	int size = k->poolsize(k);
+
+	if (size < 0)
+		return size;
+	info->poolsize = size;
+	info->pool = size > KERNEL_NEW_POOLSIZE ? POOL_OLD : POOL_NEW;
+	info->read_threshold = k->has_read_threshold(k);
+	return 0;
+}
+
+const char *kernel_pool_name(enum kernel_pool pool)
+{
+	return pool == POOL_OLD ? "4096-bit pool with writer wake-ups (before 5.18)"
+				: "256-bit pool (5.18+ or a 2022 backport)";
+}
+
+int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
+			 const struct feeder_config *cfg)
+{
+	int bits = cfg->write_bits, r;
+
+	if (!cfg->write_set)
+		return 0;
+	if (info->pool == POOL_NEW) {
+		log_notice("-w %d has no effect on this kernel: its 256-bit pool ignores "
+			   "write_wakeup_threshold; fresh seeds go in every -T seconds instead",
+			   bits);
+		return 0;
+	}
+	if (bits > info->poolsize - KERNEL_THRESHOLD_MARGIN)
+		bits = info->poolsize - KERNEL_THRESHOLD_MARGIN;
+	r = k->set_write_threshold(k, bits);
+	if (r == -EACCES || r == -EROFS || r == -EPERM) {
+		log_warnx("cannot set write_wakeup_threshold to %d (%s); keeping %d",
+			  bits, strerror(-r), k->write_threshold(k));
+		return 0;
+	}
+	if (r < 0) {
+		log_errx("cannot set write_wakeup_threshold to %d: %s", bits, strerror(-r));
+		return 1;
+	}
+	log_info("write_wakeup_threshold set to %d bits", bits);
+	return 0;
+}
+
+/* ------------------------------------------------------------ giving seeds */
+
+/* Give n bytes of fresh seeds to the kernel (n a multiple of 32, at most
+ * FEEDER_CALL_MAX), crediting credit_per_byte bits each.  Returns 0, or
+ * -EIO when the generator failed, or the kernel's -errno. */
+static int give(struct feeder *f, size_t n)
+{
+	uint8_t buf[FEEDER_CALL_MAX];
+	int credit = (int)(n * f->cfg->credit_per_byte), before = 0, r;
+
+	r = gen_read(f->g, buf, n);
+	if (r < 0)
+		goto out_wipe;
+	if (log_verbose(VERB_KERNEL))
+		before = f->k->entropy_avail(f->k);
+	do {
+		r = f->k->add_entropy(f->k, buf, n, credit);
+	} while (r == -EINTR && !*f->sig->stop);
+	if (r < 0) {
+		f->st->add_errors++;
+		goto out_wipe;
+	}
+	f->st->add_calls++;
+	f->st->bytes += n;
+	f->st->bits += (uint64_t)credit;
+	if (log_verbose(VERB_KERNEL))
+		log_info("RNDADDENTROPY: %zu bytes, %d bits credited, entropy_avail %d -> %d",
+			 n, credit, before, f->k->entropy_avail(f->k));
+out_wipe:
+	wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* One line for a failure to give: the generator's reason is logged by it. */
+static int give_failed(int r)
+{
+	if (r == -EIO)
+		log_errx("the noise source failed: nothing more will be credited");
+	else
+		log_errx("RNDADDENTROPY failed: %s", strerror(-r));
+	return 1;
+}
+
+/* ------------------------------------------------------------ old pool */
+
+/*
+ * Bits to credit to lift the old pool from avail to target.  Those kernels
+ * (3.x to 5.17) credit asymptotically: each step of at most half the pool
+ * moves entropy_avail step / poolsize x 3/4 of the remaining way to full,
+ * so half a pool's worth of credit closes 3/8 of the gap.  Count the steps
+ * that close enough of it.
+ */
+static int bits_to_fill(int poolsize, int avail, int target)
+{
+	enum { STEPS_MAX = 16 };
+	double gap = poolsize - avail, allowed = poolsize - target;
+	int steps = 0;
+
+	while (gap > allowed && steps < STEPS_MAX) {
+		gap *= 5.0 / 8.0;
+		steps++;
+	}
+	return steps * (poolsize / 2);
+}
+
+/*
+ * The refill target: 7/8 of the pool, or a little above the threshold when
+ * -w set that higher.  Near full the old kernel credits asymptotically:
+ * lifting 896 -> 3584 takes 3 half-pool steps of credit, 896 -> 4064 ten,
+ * so the last eighth would cost more than twice the seeds of the rest for
+ * 12 % more entropy_avail.  haveged's single call lands near 2500.
+ */
+static int refill_target(const struct feeder *f)
+{
+	int p = f->info.poolsize, t = p - p / 8;
+
+	if (f->threshold + 64 > t)
+		t = f->threshold + 64 < p - 8 ? f->threshold + 64 : p - 8;
+	return t;
+}
+
+/* Refill: usually one call; a few more if the kernel credits differently
+ * from the model above. */
+static int refill_old(struct feeder *f)
+{
+	enum { REFILL_CALLS = 4 };
+	int target = refill_target(f);
+	unsigned cpb = f->cfg->credit_per_byte;
+	int i, r;
+
+	f->st->refills++;
+	for (i = 0; i < REFILL_CALLS; i++) {
+		int avail = f->k->entropy_avail(f->k);
+		size_t n = COND_KEY_BYTES;
+
+		if (avail < 0)
+			return give_failed(avail);
+		if (avail >= target)
+			break;
+		if (cpb) {
+			int bits = bits_to_fill(f->info.poolsize, avail, target);
+
+			n = (size_t)(bits / (int)cpb + COND_KEY_BYTES - 1) / COND_KEY_BYTES *
+			    COND_KEY_BYTES;
+		}
+		if (n > FEEDER_CALL_MAX)
+			n = FEEDER_CALL_MAX;
+		r = give(f, n);
+		if (r < 0)
+			return give_failed(r);
+		if (cpb == 0)
+			break;          /* mixing only: nothing will fill it */
+	}
+	return 0;
+}
+
+/* Returns -EINTR for the caller to look at the signals and call again. */
+static int run_old(struct feeder *f)
+{
+	int r;
+
+	if (!f->started) {
+		f->started = true;
+		r = refill_old(f);
+		if (r || f->cfg->once)
+			return r;
+	}
+	for (;;) {
+		int w = f->k->wait(f->k, true, NULL, 0, -1);
+
+		f->st->wakeups++;
+		if (w == -EINTR)
+			return -EINTR;
+		if (w < 0)
+			return give_failed(w);
+		if (w == WAIT_WRITABLE && (r = refill_old(f)) != 0)
+			return r;
+	}
+}
+
+/* ------------------------------------------------------------ new pool */
+
+/* Before the CRNG is ready every credited bit counts: give full seeds
+ * until the kernel says it is ready. */
+static int seed_until_ready(struct feeder *f)
+{
+	enum { BOOT_CALLS = 64 };
+	int i, r;
+
+	for (i = 0; i < BOOT_CALLS && f->k->crng_ready(f->k) == 0; i++) {
+		r = give(f, FEEDER_INJECT_BYTES);
+		if (r < 0)
+			return give_failed(r);
+	}
+	if (f->k->crng_ready(f->k) == 1)
+		log_notice("the kernel's CRNG is ready (%llu bits credited by us)",
+			   (unsigned long long)f->st->bits);
+	return 0;
+}
+
+static int inject(struct feeder *f)
+{
+	int r;
+
+	f->st->refills++;
+	r = give(f, FEEDER_INJECT_BYTES);
+	return r < 0 ? give_failed(r) : 0;
+}
+
+/* Returns -EINTR for the caller to look at the signals and call again. */
+static int run_new(struct feeder *f)
+{
+	uint64_t period = (uint64_t)f->cfg->interval_s * 1000000000u;
+	int r;
+
+	if (!f->started) {
+		f->started = true;
+		r = f->k->crng_ready(f->k) == 0 ? seed_until_ready(f) : inject(f);
+		if (r || f->cfg->once)
+			return r;
+		f->next = f->k->now_ns(f->k) + period;
+	}
+	for (;;) {
+		uint64_t now = f->k->now_ns(f->k);
+		int64_t timeout = period == 0 ? -1 : (int64_t)(f->next > now ? f->next - now : 0);
+		bool early = f->k->crng_ready(f->k) == 0;
+		int w = f->k->wait(f->k, early, NULL, 0, timeout);
+
+		f->st->wakeups++;
+		if (w == -EINTR)
+			return -EINTR;
+		if (w < 0)
+			return give_failed(w);
+		if (w == WAIT_WRITABLE && (r = seed_until_ready(f)) != 0)
+			return r;
+		if (w == WAIT_TIMEOUT && period) {
+			if ((r = inject(f)) != 0)
+				return r;
+			/* on the monotonic clock; a late wake-up does not bunch up */
+			f->next += period;
+			if (f->next <= f->k->now_ns(f->k))
+				f->next = f->k->now_ns(f->k) + period;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ statistics */
+
+static void log_stats(struct feeder *f)
+{
+	struct gen_stats gs;
+
+	gen_get_stats(f->g, &gs);
+	log_info("statistics: %s; %llu wake-ups, %llu refills, %llu RNDADDENTROPY "
+		 "(%llu failed), %llu bytes and %llu bits given; generator: %llu bytes, "
+		 "%llu samples, %llu health-test discards, %llu online tests (%llu retries)%s",
+		 kernel_pool_name(f->info.pool), (unsigned long long)f->st->wakeups,
+		 (unsigned long long)f->st->refills, (unsigned long long)f->st->add_calls,
+		 (unsigned long long)f->st->add_errors, (unsigned long long)f->st->bytes,
+		 (unsigned long long)f->st->bits, (unsigned long long)gs.bytes_out,
+		 (unsigned long long)gs.samples, (unsigned long long)gs.health_intermittent,
+		 (unsigned long long)gs.online_runs, (unsigned long long)gs.online_retries,
+		 gs.health_failure ? "; noise source FAILED" : "");
+}
+
+/* ------------------------------------------------------------ the loop */
+
+int feeder_run(struct kernel *k, struct generator *g, const struct feeder_config *cfg,
+	       const struct feeder_signals *sig, struct feeder_stats *st,
+	       feeder_hook hook, void *hook_arg)
+{
+	struct feeder f = { .k = k, .g = g, .cfg = cfg, .sig = sig, .st = st,
+			    .hook = hook, .hook_arg = hook_arg };
+	char status[160];
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = kernel_detect(k, &f.info);
+	if (r < 0) {
+		log_errx("cannot read the kernel's pool size: %s", strerror(-r));
+		return 1;
+	}
+	f.threshold = f.info.pool == POOL_OLD ? k->write_threshold(k) : 0;
+	if (f.threshold < 0)
+		f.threshold = 0;
+	snprintf(status, sizeof(status), "feeding the %s", kernel_pool_name(f.info.pool));
+	if (hook)
+		hook(hook_arg, status);
+	for (;;) {
+		r = f.info.pool == POOL_OLD ? run_old(&f) : run_new(&f);
+		if (r != -EINTR)
+			return r;
+		if (*sig->stop)
+			return 128 + (int)*sig->stop;
+		if (sig->usr1 && *sig->usr1) {
+			*sig->usr1 = 0;
+			log_stats(&f);
+		}
+	}
+}

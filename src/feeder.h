@@ -1,0 +1,73 @@
+/* feeder.h - keep the kernel's pool served: the daemon's control loop.
+ *
+ * feeder_run() detects the pool's kind and then, until a stop signal:
+ *  - old pool: sleeps in poll() until the kernel wakes writers (entropy_avail
+ *    below write_wakeup_threshold) and refills the pool to 7/8 full (see
+ *    refill_target() for why not to the brim), usually in one RNDADDENTROPY
+ *    sized for the kernel's asymptotic crediting.  No timer: an idle host
+ *    costs no wake-ups.
+ *  - new pool: until the CRNG is ready, feeds and credits as fast as useful;
+ *    then injects fresh seeds once per interval (-T) on the monotonic clock
+ *    and otherwise sleeps.
+ * Everything given to the kernel is GEN_SEEDS output: 32-byte seeds each
+ * backed by 256 + 64 bits of raw noise that passed the health and online
+ * tests; credit is credit_per_byte bits per byte (at most 8).  When the
+ * generator fails, nothing more is credited: feeder_run() returns 1.
+ *
+ * The feeder blocks only in kernel->wait(); signals arrive there as -EINTR.
+ */
+#ifndef HRNG_FEEDER_H
+#define HRNG_FEEDER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "generator.h"
+#include "kernel.h"
+
+enum {
+	FEEDER_CREDIT_MAX = 8,          /* bits per byte */
+	FEEDER_INJECT_BYTES = 64,       /* new pool: two seeds per interval */
+	FEEDER_CALL_MAX = 4096,         /* bytes per RNDADDENTROPY */
+};
+
+struct feeder_config {
+	bool write_set;                 /* -w given */
+	int write_bits;                 /* -w */
+	unsigned interval_s;            /* -T; 0 = no periodic injection */
+	unsigned credit_per_byte;       /* --credit, 0..8 */
+	bool once;                      /* -e: one refill, then exit 0 */
+};
+
+struct feeder_stats {
+	uint64_t wakeups;               /* returns from the kernel wait */
+	uint64_t refills;               /* refills (old) or injections (new) */
+	uint64_t add_calls;             /* successful RNDADDENTROPY */
+	uint64_t bytes;                 /* bytes given to the kernel */
+	uint64_t bits;                  /* bits credited */
+	uint64_t add_errors;            /* RNDADDENTROPY that failed */
+};
+
+struct feeder_signals {
+	volatile sig_atomic_t *stop;    /* the stopping signal, 0 while running */
+	volatile sig_atomic_t *usr1;    /* SIGUSR1 seen: log statistics */
+};
+
+/* Called with each line of statistics on SIGUSR1, and after start-up. */
+typedef void (*feeder_hook)(void *arg, const char *what);
+
+int kernel_detect(struct kernel *k, struct kernel_info *info);
+const char *kernel_pool_name(enum kernel_pool pool);
+
+/* Apply -w before privileges are dropped: returns 0, or 1 after a one-line
+ * error (a warning only for EACCES, EROFS and EPERM). */
+int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
+			 const struct feeder_config *cfg);
+/* Returns the exit status: 0 after --once, 128 + signal when stopped, 1
+ * when the generator or the kernel failed (logged). */
+int feeder_run(struct kernel *k, struct generator *g, const struct feeder_config *cfg,
+	       const struct feeder_signals *sig, struct feeder_stats *st,
+	       feeder_hook hook, void *hook_arg);
+
+#endif

@@ -1,0 +1,334 @@
+/* test_feeder.c - the unmodified control loop against the simulated kernel,
+ * in virtual time: cold boot, steady drain, idle, injections, -w, --once,
+ * signals, kernel errors, and a failing noise source. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "feeder.h"
+#include "generator.h"
+#include "kernel_sim.h"
+#include "log.h"
+#include "testspec.h"
+#include "timer.h"
+
+enum { SEC = 1000000000 };
+
+static volatile sig_atomic_t stop, usr1;
+
+struct scenario {
+	struct sim_config sim;
+	struct feeder_config fc;
+	const char *spec;             /* online tests, NULL = none */
+	/* results */
+	int status;
+	struct feeder_stats st;
+	struct sim_stats ss;
+	double avail;
+	uint64_t now;
+};
+
+static struct scenario base(enum kernel_pool pool, uint64_t end_s)
+{
+	struct scenario sc = {
+		.sim = { .pool = pool, .end_ns = end_s * SEC, .stop = &stop },
+		.fc = { .interval_s = 60, .credit_per_byte = 8 },
+	};
+	return sc;
+}
+
+/* Build a seeds generator and a simulated kernel, run the feeder to the
+ * end of the scenario, and keep what happened. */
+static void run(struct scenario *sc)
+{
+	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = 16 * 1024,
+				 .threads = 1, .output = GEN_SEEDS };
+	struct feeder_signals sig = { .stop = &stop, .usr1 = &usr1 };
+	struct testspec spec;
+	char err[128];
+	struct generator *g;
+	struct kernel k;
+	struct kernel_sim *sim;
+
+	stop = usr1 = 0;
+	if (sc->spec) {
+		assert_int_equal(testspec_parse(sc->spec, &spec, err, sizeof(err)), 0);
+		gc.spec = &spec;
+	}
+	assert_int_equal(gen_new(&g, &gc), 0);
+	sim = kernel_sim_new(&sc->sim, &k);
+	assert_non_null(sim);
+	if (sc->fc.write_set) {
+		struct kernel_info info;
+
+		assert_int_equal(kernel_detect(&k, &info), 0);
+		assert_int_equal(feeder_set_threshold(&k, &info, &sc->fc), 0);
+	}
+	sc->status = feeder_run(&k, g, &sc->fc, &sig, &sc->st, NULL, NULL);
+	sc->ss = *kernel_sim_stats(sim);
+	sc->avail = kernel_sim_avail(sim);
+	sc->now = kernel_sim_now(sim);
+	kernel_sim_free(sim);
+	gen_free(g);
+}
+
+/* 5.18+ cold boot: nothing credited yet.  The first seeds make the CRNG
+ * ready at once; then one injection a minute for an hour, and no other
+ * wake-up. */
+static void test_cold_boot_new_pool(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 3600);
+
+	(void)state;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.ss.crng_ready_ns, 0);         /* ready at time 0 */
+	assert_int_equal(sc.avail, 256);
+	assert_int_equal(sc.st.refills, 59);               /* at 60 s .. 3540 s */
+	assert_int_equal(sc.ss.wake_timeout, 59);
+	assert_int_equal(sc.ss.wake_writable, 0);
+	/* Boot: 64 bytes credited 512 bits, capped by the kernel at 256. */
+	assert_int_equal(sc.ss.credited_effective, 256);
+	assert_int_equal(sc.st.bytes, 64 + 59 * 64);
+}
+
+/* An idle, ready 5.18+ kernel with -T 0: no periodic injection, so after
+ * the first injection the daemon never wakes. */
+static void test_new_pool_no_interval(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 86400);
+
+	(void)state;
+	sc.sim.crng_ready = true;
+	sc.fc.interval_s = 0;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.st.add_calls, 1);
+	assert_int_equal(sc.st.wakeups, 1);                /* the stop alone */
+}
+
+/* Old pool, full and idle for a day: not one wake-up, not one write. */
+static void test_old_pool_idle(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 86400);
+
+	(void)state;
+	sc.sim.initial_avail = 4096;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.st.wakeups, 1);
+	assert_int_equal(sc.st.add_calls, 0);
+	assert_int_equal(sc.ss.wake_writable, 0);
+}
+
+/* Old pool drained by a consumer at 64 KiB/s for 30 s (a TLS server on
+ * /dev/random), -w 2048.  In virtual time a refill takes no time, so the
+ * pool must never be seen below the threshold after a wake-up has been
+ * served, never starve, and every wake-up must lift it to at least 7/8.
+ * (How long a refill takes in real time is bench/refill.sh's business.) */
+static void test_old_pool_steady_drain(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 30);
+	double drained = 64.0 * 1024 * 8 * 30;
+
+	(void)state;
+	sc.sim.initial_avail = 4096;
+	sc.sim.drain_bytes_per_s = 64 * 1024;
+	sc.fc.write_set = true;
+	sc.fc.write_bits = 2048;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.ss.blocked_ns, 0);
+	assert_true(sc.ss.longest_below_ns <= 1);         /* the 1 ns of crossing */
+	assert_int_equal(sc.st.refills, sc.ss.wake_writable + 1);  /* + the first */
+	/* Each wake-up comes at 2048 and lifts to >= 3584: at most drained /
+	 * 1536 wake-ups, and at least drained / 2048 (the most a refill can
+	 * add before the next crossing). */
+	assert_true(sc.ss.wake_writable <= drained / 1536 + 1);
+	assert_true(sc.ss.wake_writable >= drained / 2048);
+	/* Everything drained was made good by credit. */
+	assert_true(sc.ss.credited_effective + 4096 >= drained);
+	assert_int_equal(sc.st.add_errors, 0);
+}
+
+/* A consumer faster than the noise can honestly back: the daemon credits
+ * only what its seeds carry, so the consumer waits; the pool is still
+ * refilled on every wake-up. */
+static void test_old_pool_overload(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 2);
+
+	(void)state;
+	sc.sim.initial_avail = 4096;
+	sc.sim.drain_bytes_per_s = 256.0 * 1024 * 1024;
+	sc.sim.real_time_counts = true;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_true(sc.ss.blocked_ns > 0);
+	assert_true(sc.st.bits <= sc.st.bytes * 8);
+}
+
+/* -w: set on the old pool, capped at poolsize - 32; on the new pool it has
+ * no effect and is not an error; a read-only /proc/sys is a warning. */
+static void test_write_threshold(void **state)
+{
+	struct feeder_config fc = { .write_set = true, .write_bits = 5000 };
+	struct sim_config old = { .pool = POOL_OLD }, new = { .pool = POOL_NEW };
+	struct kernel_info info;
+	struct kernel k;
+	struct kernel_sim *sim;
+
+	(void)state;
+	sim = kernel_sim_new(&old, &k);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(info.pool, POOL_OLD);
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 0);
+	assert_int_equal(k.write_threshold(&k), 4096 - 32);
+	fc.write_bits = 1024;
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 0);
+	assert_int_equal(k.write_threshold(&k), 1024);
+	kernel_sim_free(sim);
+
+	sim = kernel_sim_new(&new, &k);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(info.pool, POOL_NEW);
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 0);
+	assert_int_equal(k.write_threshold(&k), 256);
+	kernel_sim_free(sim);
+
+	old.fail_set_errno = EROFS;
+	sim = kernel_sim_new(&old, &k);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 0);   /* warning */
+	kernel_sim_free(sim);
+	old.fail_set_errno = EINVAL;
+	sim = kernel_sim_new(&old, &k);
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 1);   /* error */
+	kernel_sim_free(sim);
+}
+
+/* --once: one refill to full and exit 0, on both pools. */
+static void test_once(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 10);
+
+	(void)state;
+	sc.sim.initial_avail = 100;
+	sc.fc.once = true;
+	run(&sc);
+	assert_int_equal(sc.status, 0);
+	assert_true(sc.avail >= 4096 - 512);       /* 7/8 full */
+	assert_int_equal(sc.st.wakeups, 0);
+
+	sc = base(POOL_NEW, 10);
+	sc.fc.once = true;
+	run(&sc);
+	assert_int_equal(sc.status, 0);
+	assert_int_equal(sc.avail, 256);
+	assert_int_equal(sc.st.add_calls, 1);
+}
+
+/* Signals: SIGINT ends with 130; SIGUSR1 logs statistics and changes
+ * nothing (no extra injection, the schedule holds). */
+static void test_signals(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 150);
+
+	(void)state;
+	sc.sim.crng_ready = true;
+	sc.sim.stop_signal = SIGINT;
+	sc.sim.usr1_at_ns = 30ull * SEC;
+	sc.sim.usr1 = &usr1;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGINT);
+	assert_int_equal(usr1, 0);                         /* consumed */
+	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
+}
+
+/* Kernel errors: EINTR is retried; EPERM (privilege lost) ends the daemon
+ * with status 1 before anything more is credited. */
+static void test_kernel_errors(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 100);
+
+	(void)state;
+	sc.sim.crng_ready = true;
+	sc.sim.fail_add_errno = EINTR;
+	sc.sim.fail_add_count = 3;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.ss.add_failures, 3);
+	assert_int_equal(sc.st.add_calls, 2);
+
+	sc = base(POOL_NEW, 100);
+	sc.sim.crng_ready = true;
+	sc.sim.fail_add_errno = EPERM;
+	sc.sim.fail_add_count = 1;
+	run(&sc);
+	assert_int_equal(sc.status, 1);
+	assert_int_equal(sc.ss.credited_bits, 0);
+}
+
+/* With online tests on: the same loop, seeds only from tested fills. */
+static void test_with_online_tests(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 5);
+
+	(void)state;
+	sc.spec = "ta8bcb";
+	sc.sim.initial_avail = 0;
+	sc.sim.drain_bytes_per_s = 4096;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.ss.blocked_ns, 0);
+	assert_true(sc.st.refills > 1);
+}
+
+#ifdef HRNG_MOCK_TIMER
+/* The timer freezes right after start-up: the first fill fails the health
+ * tests permanently, nothing is ever credited, and the daemon ends with 1. */
+static void test_dead_source_never_credits(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 60);
+
+	(void)state;
+	sc.sim.initial_avail = 0;
+	/* start-up reads 2 + 8192 (warm-up) + 1024 (start-up test) samples */
+	assert_int_equal(timer_mock_set("freeze:9300"), 0);
+	run(&sc);
+	timer_mock_set("real");
+	assert_int_equal(sc.status, 1);
+	assert_int_equal(sc.ss.add_calls, 0);
+	assert_int_equal(sc.ss.credited_bits, 0);
+	assert_int_equal(sc.avail, 0);
+}
+#endif
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cold_boot_new_pool),
+		cmocka_unit_test(test_new_pool_no_interval),
+		cmocka_unit_test(test_old_pool_idle),
+		cmocka_unit_test(test_old_pool_steady_drain),
+		cmocka_unit_test(test_old_pool_overload),
+		cmocka_unit_test(test_write_threshold),
+		cmocka_unit_test(test_once),
+		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_kernel_errors),
+		cmocka_unit_test(test_with_online_tests),
+#ifdef HRNG_MOCK_TIMER
+		cmocka_unit_test(test_dead_source_never_credits),
+#endif
+	};
+
+	log_init("test_feeder", LOG_DEST_STDERR, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
