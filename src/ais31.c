@@ -1118,19 +1118,26 @@ static void coron_init(struct coron *c)
 static size_t coron_feed(struct coron *c, const uint8_t *p, size_t n,
 			 bool *complete)
 {
-	size_t i = 0;
+	/* Locals and restrict pointers: the stores to last[] and hist[] would
+	 * otherwise make the compiler reload the position from *c for every
+	 * byte. */
+	uint32_t *restrict last = c->last, *restrict hist = c->hist;
+	uint32_t pos = c->n;
+	size_t i = 0, end;
 
-	for (; i < n && c->n < B_T8_Q; i++)
-		c->last[p[i]] = ++c->n;
-	for (; i < n && c->n < B_T8_Q + B_T8_K; i++) {
-		uint32_t d = ++c->n - c->last[p[i]];
+	for (; i < n && pos < B_T8_Q; i++)
+		last[p[i]] = ++pos;
+	end = i + (B_T8_Q + B_T8_K - pos < n - i ? B_T8_Q + B_T8_K - pos : n - i);
+	for (; i < end; i++) {
+		uint32_t d = ++pos - last[p[i]];
 
-		c->last[p[i]] = c->n;
+		last[p[i]] = pos;
 		if (d < B_T8_HIST)
-			c->hist[d]++;
+			hist[d]++;
 		else
 			c->far += coron_g_large(d);
 	}
+	c->n = pos;
 	*complete = c->n == B_T8_Q + B_T8_K;
 	return i;
 }

@@ -19,6 +19,8 @@
 #include "log.h"
 #include "util.h"
 
+enum { FEEDER_STALE_NS = 1000000000 };   /* buffered seeds older: dropped */
+
 struct feeder {
 	struct kernel *k;
 	struct generator *g;
@@ -30,6 +32,7 @@ struct feeder {
 	void *hook_arg;
 	bool started;            /* the first refill or injection is done */
 	int threshold;           /* old pool: write_wakeup_threshold at start */
+	uint64_t last_read;      /* when seeds were last taken (now_ns) */
 	uint64_t next;           /* new pool: when the next injection is due */
 };
 
@@ -44,6 +47,7 @@ int kernel_detect(struct kernel *k, struct kernel_info *info)
 	info->poolsize = size;
 	info->pool = size > KERNEL_NEW_POOLSIZE ? POOL_OLD : POOL_NEW;
 	info->read_threshold = k->has_read_threshold(k);
+	info->write_threshold = k->write_threshold(k);
 	return 0;
 }
 
@@ -53,7 +57,7 @@ const char *kernel_pool_name(enum kernel_pool pool)
 				: "256-bit pool (5.18+ or a 2022 backport)";
 }
 
-int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
+int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
 			 const struct feeder_config *cfg)
 {
 	int bits = cfg->write_bits, r;
@@ -78,6 +82,7 @@ int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
 		log_errx("cannot set write_wakeup_threshold to %d: %s", bits, strerror(-r));
 		return 1;
 	}
+	info->write_threshold = k->write_threshold(k);
 	log_info("write_wakeup_threshold set to %d bits", bits);
 	return 0;
 }
@@ -85,13 +90,20 @@ int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
 /* ------------------------------------------------------------ giving seeds */
 
 /* Give n bytes of fresh seeds to the kernel (n a multiple of 32, at most
- * FEEDER_CALL_MAX), crediting credit_per_byte bits each.  Returns 0, or
- * -EIO when the generator failed, or the kernel's -errno. */
+ * FEEDER_CALL_MAX), crediting credit_per_byte bits each.  Seeds left in
+ * the generator from a read more than FEEDER_STALE_NS ago are dropped
+ * first: what goes in is made from noise of the moment, and no seed waits
+ * in memory for hours on an idle host.  Returns 0, or -EIO when the
+ * generator failed, or the kernel's -errno. */
 static int give(struct feeder *f, size_t n)
 {
 	uint8_t buf[FEEDER_CALL_MAX];
 	int credit = (int)(n * f->cfg->credit_per_byte), before = 0, r;
+	uint64_t now = f->k->now_ns(f->k);
 
+	if (now - f->last_read > FEEDER_STALE_NS)
+		gen_discard(f->g);
+	f->last_read = now;
 	r = gen_read(f->g, buf, n);
 	if (r < 0)
 		goto out_wipe;
@@ -309,24 +321,18 @@ static void log_stats(struct feeder *f)
 
 /* ------------------------------------------------------------ the loop */
 
-int feeder_run(struct kernel *k, struct generator *g, const struct feeder_config *cfg,
-	       const struct feeder_signals *sig, struct feeder_stats *st,
-	       feeder_hook hook, void *hook_arg)
+int feeder_run(struct kernel *k, const struct kernel_info *info, struct generator *g,
+	       const struct feeder_config *cfg, const struct feeder_signals *sig,
+	       struct feeder_stats *st, feeder_hook hook, void *hook_arg)
 {
 	struct feeder f = { .k = k, .g = g, .cfg = cfg, .sig = sig, .st = st,
-			    .hook = hook, .hook_arg = hook_arg };
+			    .info = *info, .hook = hook, .hook_arg = hook_arg };
 	char status[160];
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = kernel_detect(k, &f.info);
-	if (r < 0) {
-		log_errx("cannot read the kernel's pool size: %s", strerror(-r));
-		return 1;
-	}
-	f.threshold = f.info.pool == POOL_OLD ? k->write_threshold(k) : 0;
-	if (f.threshold < 0)
-		f.threshold = 0;
+	f.threshold = f.info.pool == POOL_OLD && f.info.write_threshold > 0 ?
+		      f.info.write_threshold : 0;
 	snprintf(status, sizeof(status), "feeding the %s", kernel_pool_name(f.info.pool));
 	if (hook)
 		hook(hook_arg, status);

@@ -62,12 +62,13 @@ const char *kernel_pool_name(enum kernel_pool pool);
 
 /* Apply -w before privileges are dropped: returns 0, or 1 after a one-line
  * error (a warning only for EACCES, EROFS and EPERM). */
-int feeder_set_threshold(struct kernel *k, const struct kernel_info *info,
+int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
 			 const struct feeder_config *cfg);
-/* Returns the exit status: 0 after --once, 128 + signal when stopped, 1
+/* info is kernel_detect()'s, taken before privileges were dropped (the
+ * loop reads nothing from /proc).  Returns the exit status: 0 after --once, 128 + signal when stopped, 1
  * when the generator or the kernel failed (logged). */
-int feeder_run(struct kernel *k, struct generator *g, const struct feeder_config *cfg,
-	       const struct feeder_signals *sig, struct feeder_stats *st,
-	       feeder_hook hook, void *hook_arg);
+int feeder_run(struct kernel *k, const struct kernel_info *info, struct generator *g,
+	       const struct feeder_config *cfg, const struct feeder_signals *sig,
+	       struct feeder_stats *st, feeder_hook hook, void *hook_arg);
 
 #endif

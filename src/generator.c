@@ -4,6 +4,7 @@
  * Functions offered (see generator.h):
  *   gen_new()        build the lanes, warm up, run the start-up tests
  *   gen_read()       conditioned bytes that passed every covering test
+ *   gen_discard()    drop what is released but unread (stale seeds)
  *   gen_get_stats()  counters for -v and SIGUSR1
  *   gen_get_layout() the collector layout, for -r 1
  *   gen_free()       stop the threads, wipe, release
@@ -651,6 +652,21 @@ void gen_free(struct generator *g)
 	pthread_mutex_destroy(&g->lock);
 	wipe(g, sizeof(*g));
 	free(g);
+}
+
+void gen_discard(struct generator *g)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&g->lock);
+	for (i = 0; i < g->nlanes; i++) {
+		struct lane *l = &g->lanes[i];
+
+		wipe_ring_range(l, l->tail, l->release);
+		l->tail = l->release;
+		pthread_cond_signal(&l->room);
+	}
+	pthread_mutex_unlock(&g->lock);
 }
 
 void gen_get_stats(struct generator *g, struct gen_stats *st)

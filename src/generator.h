@@ -56,6 +56,9 @@ int gen_new(struct generator **g, const struct gen_config *cfg);
 void gen_free(struct generator *g);
 /* Fill buf with exactly n conditioned bytes; returns 0 or -EIO. */
 int gen_read(struct generator *g, void *buf, size_t n);
+/* Wipe what is released but unread, so the next read is made from fresh
+ * noise (the daemon calls it when its buffered seeds have grown old). */
+void gen_discard(struct generator *g);
 void gen_get_stats(struct generator *g, struct gen_stats *st);
 void gen_get_layout(const struct generator *g, struct collector_layout *l);
 

@@ -68,6 +68,7 @@ struct kernel_info {
 	enum kernel_pool pool;
 	int poolsize;
 	bool read_threshold;    /* read_wakeup_threshold exists (pre-5.6) */
+	int write_threshold;    /* write_wakeup_threshold, -1 if unreadable */
 };
 
 int kernel_detect(struct kernel *k, struct kernel_info *info);

@@ -41,6 +41,11 @@ bool log_verbose(unsigned bit)
 	return (log_state.verbose & bit) != 0;
 }
 
+unsigned log_get_verbose(void)
+{
+	return log_state.verbose;
+}
+
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
 	char line[1024];

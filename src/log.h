@@ -26,6 +26,7 @@ enum log_dest { LOG_DEST_STDERR, LOG_DEST_SYSLOG };
 void log_init(const char *ident, enum log_dest dest, unsigned verbose);
 void log_fini(void);
 bool log_verbose(unsigned bit);
+unsigned log_get_verbose(void);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)

@@ -19,6 +19,10 @@
 
 #include "collector.h"
 #include "cpu.h"
+#include "daemon.h"
+#include "feeder.h"
+#include "kernel.h"
+#include "privs.h"
 #include "filesink.h"
 #include "generator.h"
 #include "health.h"
@@ -197,6 +201,130 @@ static int run_file(const struct options *o, const struct cache_geom *geom)
 	return st;
 }
 
+/* ------------------------------------------------------------ daemon */
+
+static volatile sig_atomic_t usr1_signal;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_signal = 1;
+}
+
+/* The stop signals and SIGUSR1 are blocked except while the daemon sleeps
+ * in ppoll(), which unblocks them atomically: none can slip in between a
+ * look at the flags and the sleep.  Threads started later inherit the
+ * blocked mask, so signals always reach the main thread. */
+static void block_daemon_signals(struct kernel *k)
+{
+	struct sigaction sa;
+	sigset_t block, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	kernel_linux_set_waitmask(k, &old);
+}
+
+static void notify_status(void *arg, const char *status)
+{
+	char line[200];
+
+	(void)arg;
+	snprintf(line, sizeof(line), "STATUS=%s", status);
+	notify(line);
+	log_info("%s", status);
+}
+
+/* Everything before the loop that needs privileges: the device, the
+ * threshold.  Returns 0, or 1 after one line. */
+static int daemon_open(struct kernel *k, struct kernel_info *info,
+		       const struct feeder_config *fc)
+{
+	char err[256];
+
+	if (kernel_linux_open(k, NULL, NULL, err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		return 1;
+	}
+	if (!privs_have_admin()) {
+		log_errx("CAP_SYS_ADMIN is needed to credit the kernel's pool "
+			 "(RNDADDENTROPY): run as root");
+		return 1;
+	}
+	if (kernel_detect(k, info) < 0) {
+		log_errx("cannot read the kernel's pool size");
+		return 1;
+	}
+	return feeder_set_threshold(k, info, fc);
+}
+
+static void log_daemon_summary(const struct options *o, const struct cache_geom *geom,
+			       const struct kernel_info *info)
+{
+	struct timer_info ti;
+	char specbuf[64];
+
+	timer_measure(&ti);
+	testspec_format(&o->spec, specbuf, sizeof(specbuf));
+	log_info("havege-rngd %s: timer %s; data %u KB (%s), inst %u KB (%s); tests %s; "
+		 "credit %u bits/byte; kernel: %s", PACKAGE_VERSION, ti.name, geom->data_kb,
+		 cpu_source_name(geom->data_src), geom->inst_kb, cpu_source_name(geom->inst_src),
+		 specbuf[0] ? specbuf : "off", o->credit, kernel_pool_name(info->pool));
+}
+
+static int run_daemon(const struct options *o, const struct cache_geom *geom)
+{
+	struct feeder_config fc = { .write_set = o->write_set, .write_bits = (int)o->write_bits,
+				    .interval_s = o->interval, .credit_per_byte = o->credit,
+				    .once = o->once };
+	struct feeder_signals sig = { .stop = &stop_signal, .usr1 = &usr1_signal };
+	struct gen_config gc;
+	struct feeder_stats st;
+	struct kernel_info info;
+	struct kernel k = { 0 };
+	struct generator *g = NULL;
+	bool detach = !o->foreground && !o->once;
+	int ready = -1, status = 1;
+
+	if (daemon_open(&k, &info, &fc))
+		goto out;
+	if (detach && (ready = daemon_fork(o->pidfile)) < 0)
+		goto out;
+	block_daemon_signals(&k);
+	if (privs_drop() < 0)
+		goto out;
+	gen_config_from(&gc, o, geom, &o->spec);
+	gc.output = GEN_SEEDS;
+	if (gen_new(&g, &gc) < 0)
+		goto out;
+	if (privs_seccomp() < 0)
+		goto out;
+	if (log_verbose(VERB_SUMMARY))
+		log_daemon_summary(o, geom, &info);
+	notify("READY=1");
+	daemon_ready(ready, 0);
+	ready = -1;
+	status = feeder_run(&k, &info, g, &fc, &sig, &st, notify_status, NULL);
+	if (status > 128)
+		log_notice("stopped by signal %d", status - 128);
+out:
+	daemon_ready(ready, 1);
+	gen_free(g);
+	if (k.close)
+		k.close(&k);
+	if (detach)
+		pidfile_remove(o->pidfile);
+	return status;
+}
+
 /* ------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
@@ -240,8 +368,7 @@ int main(int argc, char **argv)
 		return run_file(&o, &geom);
 	case RUN_DAEMON:
 	default:
-		log_errx("daemon mode (feeding the kernel) is not in this release; "
-			 "use -n to write a file");
-		return 1;
+		cpu_detect(&geom, o.data_kb, o.inst_kb);
+		return run_daemon(&o, &geom);
 	}
 }

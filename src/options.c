@@ -142,6 +142,7 @@ enum {
 	OPT_NAME_MAX = 48,        /* an option as spelt, for messages */
 	LONG_RAW_SAMPLES = 256,   /* getopt codes of the long-only options: */
 	LONG_PROGRESS,            /* above every char a short option can be */
+	LONG_CREDIT,
 };
 
 #define NO_FIELD SIZE_MAX
@@ -339,6 +340,8 @@ static const struct opt_row opt_table[] = {
 	  "raw timer samples, -n of them (default 1000000)" },
 	{ LONG_PROGRESS, "progress", NULL, parse_flag, 0, 0, F(progress), NO_FIELD,
 	  "progress on stderr in file modes" },
+	{ LONG_CREDIT, "credit", "BITS", parse_unsigned, 0, OPT_CREDIT_MAX, F(credit), NO_FIELD,
+	  "bits credited per byte given to the kernel (default 8)" },
 };
 
 #undef F
@@ -554,6 +557,7 @@ void opt_defaults(struct options *o)
 		.pidfile = OPT_PIDFILE_DEFAULT,
 		.interval = OPT_INTERVAL_DEFAULT,
 		.threads = 1,
+		.credit = OPT_CREDIT_MAX,
 	};
 }
 

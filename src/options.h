@@ -31,6 +31,7 @@ enum {
 	OPT_INTERVAL_MAX     = 604800,  /* -T: one week */
 	OPT_THREADS_MAX      = 64,      /* -t */
 	OPT_WRITE_MAX        = 4096,    /* -w bits: the largest pool there has been */
+	OPT_CREDIT_MAX       = 8,       /* --credit: a byte carries at most 8 bits */
 	OPT_VERBOSE_ALL      = 0xffff,  /* -v -1: every bit of the mask */
 	OPT_RAW_SAMPLES_DEFAULT = 1000000, /* --raw-samples without -n */
 };
@@ -74,6 +75,7 @@ struct options {
 	unsigned threads;        /* -t */
 	const char *raw_samples; /* --raw-samples=FILE, "-" = stdout */
 	bool progress;           /* --progress */
+	unsigned credit;         /* --credit: bits per byte given to the kernel */
 	bool version;            /* -V */
 	bool help;               /* -h */
 };

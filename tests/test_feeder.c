@@ -55,6 +55,7 @@ static void run(struct scenario *sc)
 	char err[128];
 	struct generator *g;
 	struct kernel k;
+	struct kernel_info info;
 	struct kernel_sim *sim;
 
 	stop = usr1 = 0;
@@ -65,13 +66,10 @@ static void run(struct scenario *sc)
 	assert_int_equal(gen_new(&g, &gc), 0);
 	sim = kernel_sim_new(&sc->sim, &k);
 	assert_non_null(sim);
-	if (sc->fc.write_set) {
-		struct kernel_info info;
-
-		assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	if (sc->fc.write_set)
 		assert_int_equal(feeder_set_threshold(&k, &info, &sc->fc), 0);
-	}
-	sc->status = feeder_run(&k, g, &sc->fc, &sig, &sc->st, NULL, NULL);
+	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, NULL, NULL);
 	sc->ss = *kernel_sim_stats(sim);
 	sc->avail = kernel_sim_avail(sim);
 	sc->now = kernel_sim_now(sim);

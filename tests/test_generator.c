@@ -14,6 +14,7 @@
 
 #include "collector.h"
 #include "generator.h"
+#include "health.h"
 #include "log.h"
 #include "testspec.h"
 #include "timer.h"
@@ -98,6 +99,35 @@ static void test_threads(void **state)
 	assert_int_equal(gen_read(g, buf, 100), 0);
 	gen_free(g);
 	free(buf);
+}
+
+/* Seeds: 32 bytes per gen_seed_samples() samples; gen_discard() drops
+ * what is buffered, so the next read is made from new fills. */
+static void test_seeds_and_discard(void **state)
+{
+	struct gen_config gc = config(1, 16 * 1024);
+	uint8_t a[64], b[64];
+	struct generator *g;
+	struct gen_stats s1, s2;
+
+	(void)state;
+	gc.output = GEN_SEEDS;
+	assert_int_equal(gen_seed_samples(), (256 + 64 + HEALTH_ENTROPY_BITS - 1) /
+					     HEALTH_ENTROPY_BITS);
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_int_equal(gen_read(g, a, sizeof(a)), 0);
+	gen_get_stats(g, &s1);
+	/* one fill of 2048 samples makes 12 seeds at 160 samples: 64 bytes
+	 * came from the buffer of the first fill */
+	assert_int_equal(gen_read(g, b, sizeof(b)), 0);
+	gen_get_stats(g, &s2);
+	assert_int_equal(s2.samples, s1.samples);
+	assert_memory_not_equal(a, b, sizeof(a));
+	gen_discard(g);
+	assert_int_equal(gen_read(g, b, sizeof(b)), 0);
+	gen_get_stats(g, &s2);
+	assert_true(s2.samples > s1.samples);
+	gen_free(g);
 }
 
 static void test_bad_buffer(void **state)
@@ -306,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_read_counts),
 		cmocka_unit_test(test_two_generators_differ),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_seeds_and_discard),
 		cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_online_tests_run),
 		cmocka_unit_test(test_online_tests_threads),

@@ -1,0 +1,129 @@
+/* daemon.c - forking, the pidfile, systemd notification (see daemon.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+int pidfile_write(const char *path)
+{
+	char buf[32];
+	struct stat st;
+	int fd, len, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("cannot write the pidfile %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_errx("pidfile %s is not a plain file; refusing it", path);
+		close(fd);
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write_all(fd, buf, (size_t)len) < 0) {
+		log_err("cannot write the pidfile %s", path);
+		ret = -1;
+	}
+	close(fd);
+	return ret;
+}
+
+void pidfile_remove(const char *path)
+{
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove the pidfile %s", path);
+}
+
+/* The parent: wait for the child's one status byte, or its death. */
+static void parent_wait(pid_t child, int fd)
+{
+	unsigned char status = 1;
+	int ws;
+
+	if (read(fd, &status, 1) != 1) {
+		/* the child died before reporting */
+		if (waitpid(child, &ws, 0) == child && WIFEXITED(ws))
+			status = (unsigned char)WEXITSTATUS(ws);
+		else
+			status = 1;
+	}
+	_exit(status);
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+int daemon_fork(const char *pidfile)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_err("cannot create a pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("cannot fork");
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		parent_wait(pid, p[0]);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0)
+		log_warn("cannot detach from the terminal");
+	log_init("havege-rngd", LOG_DEST_SYSLOG, log_get_verbose());
+	detach_stdio();
+	if (pidfile && pidfile_write(pidfile) < 0) {
+		daemon_ready(p[1], 1);
+		exit(1);
+	}
+	return p[1];
+}
+
+void daemon_ready(int fd, int status)
+{
+	unsigned char b = (unsigned char)status;
+
+	if (fd < 0)
+		return;
+	if (write(fd, &b, 1) != 1)
+		log_warn("cannot report start-up to the parent");
+	close(fd);
+}
+
+void notify(const char *line)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, line);
+#else
+	(void)line;
+#endif
+}

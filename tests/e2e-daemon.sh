@@ -1,0 +1,107 @@
+#!/bin/sh
+# e2e-daemon.sh - the daemon against the real kernel (root only): it starts,
+# names the kernel's pool, calls RNDADDENTROPY, keeps only CAP_SYS_ADMIN,
+# survives its own seccomp filter, logs statistics on SIGUSR1, and ends with
+# 143 on SIGTERM within a second.  Without root it must refuse to start.
+. "$top_srcdir/tests/tap.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip_all "needs root (CAP_SYS_ADMIN) to feed the kernel"
+fi
+if [ ! -c /dev/random ] || [ ! -r /proc/sys/kernel/random/poolsize ]; then
+	skip_all "no /dev/random or /proc/sys/kernel/random here"
+fi
+
+work=$(mktemp -d) || exit 99
+pid=""
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work" || exit 99
+
+# wait_for FILE PATTERN: up to 10 s for a line to appear
+wait_for() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# Foreground, every log bit; -T 1 so an injection comes every second.
+"$HRNG" -F -v 65 -T 1 -w 2048 2>log.txt &
+pid=$!
+check "starts and feeds the kernel" wait_for log.txt "feeding the"
+poolsize=$(cat /proc/sys/kernel/random/poolsize)
+if [ "$poolsize" = 256 ]; then
+	check "names the 256-bit pool" grep -q "feeding the 256-bit pool" log.txt
+	check "explains once that -w has no effect here" \
+		sh -c '[ "$(grep -c "has no effect on this kernel" log.txt)" -eq 1 ]'
+else
+	check "names the 4096-bit pool" grep -q "feeding the 4096-bit pool" log.txt
+fi
+check "RNDADDENTROPY succeeds (-v 64 logs it)" wait_for log.txt "RNDADDENTROPY: 64 bytes"
+status=/proc/$pid/status
+check "effective capabilities: CAP_SYS_ADMIN only" grep -q "^CapEff:.*0000000000200000$" "$status"
+check "permitted capabilities: CAP_SYS_ADMIN only" grep -q "^CapPrm:.*0000000000200000$" "$status"
+check "bounding set empty" grep -q "^CapBnd:.*0000000000000000$" "$status"
+check "no-new-privileges set" grep -q "^NoNewPrivs:.*1$" "$status"
+check "seccomp filter installed" grep -q "^Seccomp:.*2$" "$status"
+for t in /proc/$pid/task/*; do
+	grep -q "^Seccomp:.*2$" "$t/status" || fail "thread $(basename "$t") has no filter"
+done
+# Still alive and injecting after its filter went in: two more injections.
+n0=$(grep -c "RNDADDENTROPY:" log.txt)
+sleep 2.2
+n1=$(grep -c "RNDADDENTROPY:" log.txt)
+check "survives its own seccomp filter (injections $n0 -> $n1)" [ "$n1" -ge $((n0 + 2)) ]
+check "still running" kill -0 "$pid"
+kill -USR1 "$pid"
+check "SIGUSR1 logs statistics" wait_for log.txt "statistics:"
+t0=$(date +%s%N)
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+t1=$(date +%s%N)
+pid=""
+check "SIGTERM: status 143" [ "$st" -eq 143 ]
+check "SIGTERM: gone within 1 s ($(( (t1 - t0) / 1000000 )) ms)" [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+
+# --once: one refill, status 0
+"$HRNG" --once -v 64 2>once.txt
+st=$?
+check "--once: status 0" [ "$st" -eq 0 ]
+check "--once: one RNDADDENTROPY" grep -q "RNDADDENTROPY:" once.txt
+
+# Forking: the parent returns 0 once start-up passed; pidfile written,
+# removed on SIGTERM; a symlinked pidfile is refused.
+"$HRNG" -p "$work/hr.pid"
+st=$?
+check "forks: parent exits 0 after start-up" [ "$st" -eq 0 ]
+check "pidfile written" [ -s "$work/hr.pid" ]
+dpid=$(cat "$work/hr.pid" 2>/dev/null)
+check "pidfile names a running havege-rngd" sh -c "grep -q havege-rngd /proc/$dpid/cmdline"
+kill -TERM "$dpid" 2>/dev/null
+i=0; while kill -0 "$dpid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "daemon gone after SIGTERM" sh -c "! kill -0 $dpid 2>/dev/null"
+check "pidfile removed" [ ! -e "$work/hr.pid" ]
+ln -s "$work/target" "$work/link.pid"
+"$HRNG" -p "$work/link.pid" 2>/dev/null
+st=$?
+check "symlinked pidfile: refused, status 1" [ "$st" -eq 1 ]
+check "symlink target not created" [ ! -e "$work/target" ]
+
+# Without CAP_SYS_ADMIN: one line, status 1.
+if command -v setpriv >/dev/null 2>&1; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$HRNG" -F 2>nocap.txt
+	st=$?
+	check "without CAP_SYS_ADMIN: status 1" [ "$st" -eq 1 ]
+	check "without CAP_SYS_ADMIN: one line saying so" \
+		sh -c '[ "$(wc -l <nocap.txt)" -eq 1 ] && grep -q CAP_SYS_ADMIN nocap.txt'
+else
+	skip "setpriv not installed"
+	skip "setpriv not installed"
+fi
+
+done_testing

@@ -1,0 +1,148 @@
+/* test_kernel.c - the Linux driver: which devices it accepts, and reading
+ * the pool's kind from /proc (a fake /proc directory here). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "feeder.h"
+#include "kernel.h"
+#include "testutil.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/hrng-kernel.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void put(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_refuses_symlink(void **state)
+{
+	char link[128], err[256];
+	struct kernel k;
+
+	(void)state;
+	snprintf(link, sizeof(link), "%s/random", dir);
+	assert_int_equal(symlink("/dev/random", link), 0);
+	assert_int_equal(kernel_linux_open(&k, link, dir, err, sizeof(err)), -ELOOP);
+	assert_non_null(strstr(err, "symbolic link"));
+}
+
+static void test_refuses_other_files(void **state)
+{
+	char path[128], err[256];
+	struct kernel k;
+
+	(void)state;
+	put("plain", "x");
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	assert_int_equal(kernel_linux_open(&k, path, dir, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "not the kernel's random device"));
+	if (access("/dev/urandom", R_OK | W_OK) == 0) {
+		/* a character device, but 1:9 */
+		assert_int_equal(kernel_linux_open(&k, "/dev/urandom", dir, err, sizeof(err)),
+				 -ENODEV);
+	}
+	assert_int_equal(kernel_linux_open(&k, "/nonexistent/random", dir, err, sizeof(err)),
+			 -ENOENT);
+}
+
+/* The real device, a fake /proc: the pool's kind comes from poolsize. */
+static void test_detect(void **state)
+{
+	struct kernel_info info;
+	char err[256];
+	struct kernel k;
+
+	(void)state;
+	if (access("/dev/random", R_OK | W_OK) != 0)
+		skip();
+	put("poolsize", "4096\n");
+	put("write_wakeup_threshold", "896\n");
+	put("read_wakeup_threshold", "64\n");
+	assert_int_equal(kernel_linux_open(&k, NULL, dir, err, sizeof(err)), 0);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(info.pool, POOL_OLD);
+	assert_int_equal(info.poolsize, 4096);
+	assert_true(info.read_threshold);
+	assert_int_equal(info.write_threshold, 896);
+	/* -w writes the threshold (capped at poolsize - 32) */
+	struct feeder_config fc = { .write_set = true, .write_bits = 4096 };
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 0);
+	assert_int_equal(k.write_threshold(&k), 4064);
+	assert_int_equal(info.write_threshold, 4064);
+	/* entropy_avail through RNDGETENTCNT on the real device */
+	assert_true(k.entropy_avail(&k) >= 0);
+	assert_true(k.crng_ready(&k) >= 0);
+	k.close(&k);
+
+	put("poolsize", "256\n");
+	snprintf(err, sizeof(err), "%s/read_wakeup_threshold", dir);
+	unlink(err);
+	assert_int_equal(kernel_linux_open(&k, NULL, dir, err, sizeof(err)), 0);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_int_equal(info.pool, POOL_NEW);
+	assert_false(info.read_threshold);
+	k.close(&k);
+}
+
+/* The machine's own kernel, read-only: it says what it is. */
+static void test_this_kernel(void **state)
+{
+	struct kernel_info info;
+	char err[256];
+	struct kernel k;
+
+	(void)state;
+	if (access("/dev/random", R_OK | W_OK) != 0 ||
+	    access("/proc/sys/kernel/random/poolsize", R_OK) != 0)
+		skip();
+	assert_int_equal(kernel_linux_open(&k, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(kernel_detect(&k, &info), 0);
+	assert_true(info.poolsize == 256 || info.poolsize == 4096);
+	assert_int_equal(info.pool, info.poolsize == 256 ? POOL_NEW : POOL_OLD);
+	k.close(&k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_refuses_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_other_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
+		cmocka_unit_test(test_this_kernel),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
