@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "bench/egd.sh: not written yet"

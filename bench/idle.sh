@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "bench/idle.sh: not written yet"

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "bench/refill.sh: not written yet"

@@ -1,0 +1,3 @@
+/* egd.c - placeholder */
+#include "config.h"
+#include "egd.h"
