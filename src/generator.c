@@ -60,8 +60,19 @@ struct lane {
 	struct health health;
 	struct conditioner *cond;
 	struct ais31_ctl *online;  /* continuous group, NULL = none */
-	uint32_t *walk;            /* one fill of walk output */
+	uint32_t *walk;            /* the fill being tested and conditioned */
 	uint64_t *deltas;          /* its timer deltas */
+	/* With continuous tests a collector thread fills the next buffer
+	 * while this one is tested: a two-stage pipeline over two buffers. */
+	struct fillbuf {
+		uint32_t *walk;
+		uint64_t *deltas;
+		bool full;             /* filled and health-tested, not yet used */
+	} fb[2];
+	unsigned fb_fill, fb_use;  /* next buffer to fill / to use */
+	pthread_t collector;
+	bool has_collector;
+	pthread_cond_t fb_cond;    /* a buffer became full or free */
 	uint8_t *ring;             /* conditioned bytes, cap a power of two */
 	size_t cap;
 	uint64_t tail, release, head;   /* see the invariant above */
@@ -103,15 +114,15 @@ static void set_error(struct generator *g, int err)
 
 /* ------------------------------------------------------------ producing */
 
-/* Fill l->walk until a fill passes the health tests; -EIO once they fail
+/* Fill walk until a fill passes the health tests; -EIO once they fail
  * permanently. */
-static int fill_healthy(struct lane *l)
+static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
 {
 	struct generator *g = l->g;
 
 	for (;;) {
-		size_t n = collector_fill(l->col, l->walk, g->fill_words, l->deltas);
-		unsigned fail = health_insert(&l->health, l->deltas, n);
+		size_t n = collector_fill(l->col, walk, g->fill_words, deltas);
+		unsigned fail = health_insert(&l->health, deltas, n);
 
 		pthread_mutex_lock(&g->lock);
 		g->stats.samples += n;
@@ -292,12 +303,87 @@ static enum verdict online_feed(struct lane *l, const uint8_t *walk, size_t n, s
 	}
 }
 
+/* The collector stage of the pipeline: fill and health-test buffers ahead
+ * of the tester stage. */
+static void *collector_thread(void *arg)
+{
+	struct lane *l = arg;
+	struct generator *g = l->g;
+
+	for (;;) {
+		struct fillbuf *b = &l->fb[l->fb_fill];
+		int err;
+
+		pthread_mutex_lock(&g->lock);
+		while (!g->stop && !g->error && b->full)
+			pthread_cond_wait(&l->fb_cond, &g->lock);
+		bool quit = g->stop || g->error;
+		pthread_mutex_unlock(&g->lock);
+		if (quit)
+			break;
+		err = fill_healthy(l, b->walk, b->deltas);
+		pthread_mutex_lock(&g->lock);
+		if (err < 0 && !g->error)
+			g->error = err;
+		b->full = err == 0;
+		l->fb_fill ^= 1;
+		pthread_cond_broadcast(&l->fb_cond);
+		pthread_cond_broadcast(&g->ready);
+		pthread_mutex_unlock(&g->lock);
+		if (err < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* The next healthy fill, in l->walk and l->deltas: from the collector
+ * thread when there is one, else collected here. */
+static int next_fill(struct lane *l)
+{
+	struct generator *g = l->g;
+	struct fillbuf *b;
+	int err;
+
+	if (!l->has_collector) {
+		l->walk = l->fb[0].walk;
+		l->deltas = l->fb[0].deltas;
+		return fill_healthy(l, l->walk, l->deltas);
+	}
+	b = &l->fb[l->fb_use];
+	pthread_mutex_lock(&g->lock);
+	while (!b->full && !g->error && !g->stop)
+		pthread_cond_wait(&l->fb_cond, &g->lock);
+	err = b->full ? 0 : (g->error ? g->error : -EINTR);
+	pthread_mutex_unlock(&g->lock);
+	l->walk = b->walk;
+	l->deltas = b->deltas;
+	return err;
+}
+
+/* The tester stage is done with l->walk: hand its buffer back. */
+static void release_fill(struct lane *l)
+{
+	struct generator *g = l->g;
+
+	wipe(l->walk, g->fill_words * 4);
+	if (!l->has_collector)
+		return;
+	pthread_mutex_lock(&g->lock);
+	l->fb[l->fb_use].full = false;
+	l->fb_use ^= 1;
+	pthread_cond_signal(&l->fb_cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
 /* One fill: health tests, online tests, conditioning, release. */
 static int produce(struct lane *l)
 {
-	const uint8_t *w = (const uint8_t *)l->walk;
 	size_t left = l->g->fill_words * 4, off = 0;
-	int ret = fill_healthy(l);
+	int ret = next_fill(l);
+	const uint8_t *w = (const uint8_t *)l->walk;
+
+	if (ret < 0)
+		return ret;
 
 	while (ret == 0 && left > 0) {
 		size_t used;
@@ -329,7 +415,7 @@ static int produce(struct lane *l)
 		off += used;
 		left -= used;
 	}
-	wipe(l->walk, l->g->fill_words * 4);
+	release_fill(l);
 	return ret;
 }
 
@@ -500,7 +586,7 @@ static int startup_online(struct lane *l)
 		const uint8_t *w = (const uint8_t *)l->walk;
 		size_t left = l->g->fill_words * 4;
 
-		ret = fill_healthy(l);
+		ret = fill_healthy(l, l->walk, l->deltas);
 		while (ret == 0 && left > 0 && !ais31_ctl_finished(ctl) && !ais31_ctl_failed(ctl)) {
 			size_t used = ais31_ctl_feed(ctl, w, left, &ev);
 
@@ -526,15 +612,23 @@ static int lane_init(struct generator *g, struct lane *l)
 	size_t fill = g->fill_words * 4;
 	size_t hold = g->cfg.spec && testspec_any(&g->cfg.spec->continuous) ? GEN_HOLD_MAX : 0;
 	size_t ring_need;
+	unsigned i;
 	int ret;
 
 	l->g = g;
-	if (pthread_cond_init(&l->room, NULL) != 0)
+	if (pthread_cond_init(&l->room, NULL) != 0 || pthread_cond_init(&l->fb_cond, NULL) != 0)
 		return -ENOMEM;
 	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
 	l->cond = cond_new();
-	l->walk = malloc(fill);
-	l->deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
+	for (i = 0; i < (hold ? 2 : 1); i++) {
+		l->fb[i].walk = malloc(fill);
+		l->fb[i].deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE *
+					 sizeof(uint64_t));
+		if (!l->fb[i].walk || !l->fb[i].deltas)
+			return -ENOMEM;
+	}
+	l->walk = l->fb[0].walk;
+	l->deltas = l->fb[0].deltas;
 	/* Ring bytes one fill can add: the fill itself, or its seeds (32 bytes
 	 * per gen_seed_samples() samples, 32 walk bytes each). */
 	l->fill_out = fill;
@@ -549,8 +643,7 @@ static int lane_init(struct generator *g, struct lane *l)
 	ring_need = hold + (g->nlanes > 1 ? 2 : 1) * l->fill_out;
 	l->cap = pow2_at_least(ring_need);
 	l->ring = malloc(l->cap);
-	if (!l->col || !l->cond || !l->walk || !l->deltas || !l->ring ||
-	    (g->cfg.output == GEN_SEEDS && !l->pend))
+	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
 		l->online = ais31_ctl_new(&g->cfg.spec->continuous, true);
@@ -567,13 +660,17 @@ static int lane_init(struct generator *g, struct lane *l)
 
 static void lane_fini(struct lane *l)
 {
+	unsigned i;
+
 	collector_free(l->col);
 	cond_free(l->cond);
 	ais31_ctl_free(l->online);
-	if (l->walk)
-		wipe(l->walk, l->g->fill_words * 4);
-	free(l->walk);
-	free(l->deltas);
+	for (i = 0; i < 2; i++) {
+		if (l->fb[i].walk)
+			wipe(l->fb[i].walk, l->g->fill_words * 4);
+		free(l->fb[i].walk);
+		free(l->fb[i].deltas);
+	}
 	if (l->pend)
 		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	free(l->pend);
@@ -581,12 +678,22 @@ static void lane_fini(struct lane *l)
 		wipe(l->ring, l->cap);
 	free(l->ring);
 	pthread_cond_destroy(&l->room);
+	pthread_cond_destroy(&l->fb_cond);
 }
 
 static int start_threads(struct generator *g)
 {
 	unsigned i;
 
+	for (i = 0; i < g->nlanes; i++) {
+		struct lane *l = &g->lanes[i];
+
+		if (!l->online)
+			continue;
+		if (pthread_create(&l->collector, NULL, collector_thread, l) != 0)
+			return -EAGAIN;
+		l->has_collector = true;
+	}
 	if (g->nlanes < 2)
 		return 0;
 	for (i = 0; i < g->nlanes; i++) {
@@ -638,12 +745,16 @@ void gen_free(struct generator *g)
 		return;
 	pthread_mutex_lock(&g->lock);
 	g->stop = true;
-	for (i = 0; g->lanes && i < g->nlanes; i++)
+	for (i = 0; g->lanes && i < g->nlanes; i++) {
 		pthread_cond_signal(&g->lanes[i].room);
+		pthread_cond_broadcast(&g->lanes[i].fb_cond);
+	}
 	pthread_mutex_unlock(&g->lock);
 	for (i = 0; g->lanes && i < g->nlanes; i++) {
 		if (g->lanes[i].has_thread)
 			pthread_join(g->lanes[i].thread, NULL);
+		if (g->lanes[i].has_collector)
+			pthread_join(g->lanes[i].collector, NULL);
 		if (g->lanes[i].g)
 			lane_fini(&g->lanes[i]);
 	}

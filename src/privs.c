@@ -50,6 +50,9 @@ static const int allowed[] = {
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk),
 	SCMP_SYS(madvise), SCMP_SYS(mprotect),
 	SCMP_SYS(futex), SCMP_SYS(sched_yield),
+	/* a thread started just before the filter may still be registering
+	 * itself with glibc when the filter lands */
+	SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(tgkill),
 	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
