@@ -88,6 +88,30 @@ static void hash_out(struct conditioner *c, uint8_t out[COND_KEY_BYTES])
 	gcry_md_reset(c->md);
 }
 
+/* The samples as the hash takes them: the low 32 bits of each delta,
+ * little-endian.  A delta of 2^32 ticks is over a second; the bits above
+ * are zero in all but such pauses, and would only double the hashing. */
+static void write_noise(struct conditioner *c, const uint64_t *noise, size_t n)
+{
+	enum { BATCH = 256 };
+	uint8_t buf[BATCH * 4];
+
+	while (n > 0) {
+		size_t k = n < BATCH ? n : BATCH, i;
+
+		for (i = 0; i < k; i++) {
+			buf[4 * i] = (uint8_t)noise[i];
+			buf[4 * i + 1] = (uint8_t)(noise[i] >> 8);
+			buf[4 * i + 2] = (uint8_t)(noise[i] >> 16);
+			buf[4 * i + 3] = (uint8_t)(noise[i] >> 24);
+		}
+		gcry_md_write(c->md, buf, 4 * k);
+		noise += k;
+		n -= k;
+	}
+	wipe(buf, sizeof(buf));
+}
+
 /* h = SHA-256(label || chain || counter || noise). */
 static void absorb(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 		   uint8_t h[COND_KEY_BYTES])
@@ -100,7 +124,7 @@ static void absorb(struct conditioner *c, const uint64_t *noise, size_t nsamples
 	gcry_md_write(c->md, cond_label, sizeof(cond_label));
 	gcry_md_write(c->md, c->chain, sizeof(c->chain));
 	gcry_md_write(c->md, ctr, sizeof(ctr));
-	gcry_md_write(c->md, noise, nsamples * sizeof(*noise));
+	write_noise(c, noise, nsamples);
 	hash_out(c, h);
 	c->counter++;
 }

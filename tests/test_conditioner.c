@@ -52,9 +52,17 @@ static void expected(const uint8_t chain[32], uint64_t counter, uint8_t *out, ui
 	gcry_cipher_hd_t cx;
 	int i;
 
+	uint8_t low[NOISE * 4];
+
 	for (i = 0; i < 8; i++)
 		ctr[i] = (uint8_t)(counter >> (8 * i));
-	sha256_parts(h, label, sizeof(label), chain, 32, ctr, 8, noise, sizeof(noise));
+	for (i = 0; i < NOISE; i++) {
+		low[4 * i] = (uint8_t)noise[i];
+		low[4 * i + 1] = (uint8_t)(noise[i] >> 8);
+		low[4 * i + 2] = (uint8_t)(noise[i] >> 16);
+		low[4 * i + 3] = (uint8_t)(noise[i] >> 24);
+	}
+	sha256_parts(h, label, sizeof(label), chain, 32, ctr, 8, low, sizeof(low));
 	sha256_parts(next, h, 32, &t0, 1, "", 0, "", 0);
 	sha256_parts(key, h, 32, &t1, 1, "", 0, "", 0);
 	assert_int_equal(gcry_cipher_open(&cx, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CTR, 0), 0);
@@ -105,6 +113,22 @@ static void test_in_place_and_chain(void **state)
 	cond_free(c);
 }
 
+/* Only the low 32 bits of a delta are hashed. */
+static void test_high_bits_ignored(void **state)
+{
+	static uint8_t a[BLOCK], b[BLOCK];
+	struct conditioner *c1 = cond_new(), *c2 = cond_new();
+
+	(void)state;
+	fill_inputs(5);
+	assert_int_equal(cond_block(c1, noise, NOISE, walk, BLOCK, a), 0);
+	noise[3] ^= UINT64_C(1) << 40;
+	assert_int_equal(cond_block(c2, noise, NOISE, walk, BLOCK, b), 0);
+	assert_memory_equal(a, b, BLOCK);
+	cond_free(c1);
+	cond_free(c2);
+}
+
 static void test_noise_changes_everything(void **state)
 {
 	static uint8_t a[BLOCK], b[BLOCK];
@@ -143,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_construction),
 		cmocka_unit_test(test_in_place_and_chain),
+		cmocka_unit_test(test_high_bits_ignored),
 		cmocka_unit_test(test_noise_changes_everything),
 		cmocka_unit_test(test_seed),
 	};
