@@ -91,6 +91,34 @@ st=$?
 check "symlinked pidfile: refused, status 1" [ "$st" -eq 1 ]
 check "symlink target not created" [ ! -e "$work/target" ]
 
+# Under systemd (Type=notify): READY=1 once start-up passed, and STATUS.
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$work/notify.sock" >notify.txt <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+seen = []
+try:
+    while not any(m.startswith("STATUS=") for m in seen) or "READY=1" not in seen:
+        seen += s.recv(4096).decode().split("\n")
+except socket.timeout:
+    pass
+print("\n".join(seen))
+PY
+	lpid=$!
+	i=0; while [ ! -S "$work/notify.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	NOTIFY_SOCKET="$work/notify.sock" "$HRNG" -F 2>/dev/null &
+	pid=$!
+	wait "$lpid"
+	kill -TERM "$pid"; wait "$pid"; pid=""
+	check "sd_notify: READY=1 sent" grep -qx "READY=1" notify.txt
+	check "sd_notify: a STATUS line sent" grep -q "^STATUS=feeding the" notify.txt
+else
+	skip "python3 not installed (sd_notify listener)"
+	skip "python3 not installed (sd_notify listener)"
+fi
+
 # Without CAP_SYS_ADMIN: one line, status 1.
 if command -v setpriv >/dev/null 2>&1; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
