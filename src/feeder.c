@@ -97,8 +97,9 @@ int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
  * generator failed, or the kernel's -errno. */
 static int give(struct feeder *f, size_t n)
 {
+	enum { ADD_TRIES = 8 };
 	uint8_t buf[FEEDER_CALL_MAX];
-	int credit = (int)(n * f->cfg->credit_per_byte), before = 0, r;
+	int credit = (int)(n * f->cfg->credit_per_byte), before = 0, r, tries;
 	uint64_t now = f->k->now_ns(f->k);
 
 	if (now - f->last_read > FEEDER_STALE_NS)
@@ -109,9 +110,12 @@ static int give(struct feeder *f, size_t n)
 		goto out_wipe;
 	if (log_verbose(VERB_KERNEL))
 		before = f->k->entropy_avail(f->k);
-	do {
+	/* EINTR and EAGAIN are passing: try again, a few times. */
+	for (tries = 0; tries < ADD_TRIES; tries++) {
 		r = f->k->add_entropy(f->k, buf, n, credit);
-	} while (r == -EINTR && !*f->sig->stop);
+		if ((r != -EINTR && r != -EAGAIN) || *f->sig->stop)
+			break;
+	}
 	if (r < 0) {
 		f->st->add_errors++;
 		goto out_wipe;

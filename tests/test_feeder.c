@@ -250,28 +250,48 @@ static void test_signals(void **state)
 	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
 }
 
-/* Kernel errors: EINTR is retried; EPERM (privilege lost) ends the daemon
- * with status 1 before anything more is credited. */
+/* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
+ * EPERM (privilege lost) and EFAULT (a bug) end the daemon with status 1
+ * before anything more is credited; a passing error that never passes
+ * does too. */
 static void test_kernel_errors(void **state)
 {
-	struct scenario sc = base(POOL_NEW, 100);
+	static const int passing[] = { EINTR, EAGAIN };
+	static const int fatal[] = { EPERM, EFAULT, EINVAL };
+	size_t i;
 
 	(void)state;
-	sc.sim.crng_ready = true;
-	sc.sim.fail_add_errno = EINTR;
-	sc.sim.fail_add_count = 3;
-	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
-	assert_int_equal(sc.ss.add_failures, 3);
-	assert_int_equal(sc.st.add_calls, 2);
+	for (i = 0; i < sizeof(passing) / sizeof(passing[0]); i++) {
+		struct scenario sc = base(POOL_NEW, 100);
 
-	sc = base(POOL_NEW, 100);
-	sc.sim.crng_ready = true;
-	sc.sim.fail_add_errno = EPERM;
-	sc.sim.fail_add_count = 1;
-	run(&sc);
-	assert_int_equal(sc.status, 1);
-	assert_int_equal(sc.ss.credited_bits, 0);
+		sc.sim.crng_ready = true;
+		sc.sim.fail_add_errno = passing[i];
+		sc.sim.fail_add_count = 3;
+		run(&sc);
+		assert_int_equal(sc.status, 128 + SIGTERM);
+		assert_int_equal(sc.ss.add_failures, 3);
+		assert_int_equal(sc.st.add_calls, 2);           /* at 0 and 60 s */
+		assert_int_equal(sc.st.add_errors, 0);
+
+		sc = base(POOL_NEW, 100);
+		sc.sim.crng_ready = true;
+		sc.sim.fail_add_errno = passing[i];
+		sc.sim.fail_add_count = 1000;
+		run(&sc);
+		assert_int_equal(sc.status, 1);
+		assert_int_equal(sc.ss.credited_bits, 0);
+	}
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct scenario sc = base(POOL_NEW, 100);
+
+		sc.sim.crng_ready = true;
+		sc.sim.fail_add_errno = fatal[i];
+		sc.sim.fail_add_count = 1;
+		run(&sc);
+		assert_int_equal(sc.status, 1);
+		assert_int_equal(sc.ss.credited_bits, 0);
+		assert_int_equal(sc.ss.add_failures, 1);        /* not retried */
+	}
 }
 
 /* With online tests on: the same loop, seeds only from tested fills. */
