@@ -34,7 +34,7 @@
 
 /* Kernels that count bits get a popcnt clone on x86-64 (selected at load
  * time through an ifunc) without raising the baseline the program needs. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define AIS31_KERNEL __attribute__((target_clones("popcnt", "default")))
 #else
 #define AIS31_KERNEL

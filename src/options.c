@@ -183,6 +183,7 @@ static int fail(struct value_ctx *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(v->err, v->errlen, fmt, ap);
 	va_end(ap);
+	escape_controls(v->err, v->errlen);      /* one line, whatever was typed */
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "testspec.h"
+#include "util.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -56,6 +57,7 @@ static void spec_error(const char *text, size_t pos, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "unrecognized test setup: byte 0x%02x at position %zu in \"%s\"",
 			 ch, pos, text);
+	escape_controls(err, errlen);            /* one line, whatever was typed */
 }
 
 static void open_group(struct spec_parser *p, struct testspec_group *g)
