@@ -525,9 +525,9 @@ int gen_read(struct generator *g, void *buf, size_t n)
 
 unsigned gen_seed_samples(void)
 {
-	enum { SEED_INPUT_BITS = COND_KEY_BYTES * 8 + 64 };
+	enum { SEED_INPUT_HALVES = 2 * (COND_KEY_BYTES * 8 + 64) };
 
-	return (SEED_INPUT_BITS + HEALTH_ENTROPY_BITS - 1) / HEALTH_ENTROPY_BITS;
+	return (SEED_INPUT_HALVES + HEALTH_ENTROPY_HALVES - 1) / HEALTH_ENTROPY_HALVES;
 }
 
 /* ------------------------------------------------------------ start-up */

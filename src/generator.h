@@ -34,7 +34,8 @@ struct gen_config {
 };
 
 /* GEN_SEEDS: raw samples behind each 32-byte seed, enough for 256 + 64 bits
- * at HEALTH_ENTROPY_BITS per sample (SP 800-90B 3.1.5.1.2: full entropy). */
+ * at HEALTH_ENTROPY_HALVES / 2 bits per sample (SP 800-90B 3.1.5.1.2: full
+ * entropy). */
 unsigned gen_seed_samples(void);
 
 struct gen_stats {

@@ -2,7 +2,7 @@
  * test, on the raw timer deltas.
  *
  * Offered (see health.h for the order of calls):
- *   health_init(), health_init_bits()  set both tests up from a table row;
+ *   health_init(), health_init_halves()  set both tests up from a table row;
  *   health_insert()     run a batch of samples through both tests (hot path);
  *   health_reset()      restart both tests after an intermittent failure;
  *   health_clean()      a batch passed: clear the in-a-row count;
@@ -27,8 +27,9 @@
  *
  * Offers health_cutoffs_for(), health_rct_cutoff(), health_apt_cutoff().
  *
- * H is the min-entropy per sample we claim; alpha the false-alarm
- * probability: 2^-30 for the intermittent level, 2^-60 for the permanent.
+ * H is the min-entropy per sample we claim, kept in half bits (the first
+ * column); alpha the false-alarm probability: 2^-30 for the intermittent
+ * level, 2^-60 for the permanent.
  *
  * RCT, SP 800-90B 4.4.1: C = 1 + ceil(-log2(alpha) / H).  A run of C equal
  * samples has probability at most 2^(-H (C - 1)) <= alpha under the claim.
@@ -44,44 +45,44 @@
  * is the reference itself (only W - 1 are random); we follow the text as
  * written, which gives a cut-off equal to or one below the W - 1 form.
  *
- * The figures were computed with exact integer arithmetic by
- * scripts/health-cutoffs.py; `scripts/health-cutoffs.py --check
+ * The figures were computed by scripts/health-cutoffs.py (exact integer
+ * arithmetic for whole bits, 100-digit decimals for half bits); `scripts/health-cutoffs.py --check
  * src/health.c` compares this table with a fresh computation, and
  * tests/test_health.c recomputes it independently in floating point.
  */
 static const struct health_cutoffs cutoff_table[] = {
-	/* H   RCT  RCT perm  APT  APT perm */
-	{ 1,   31,  61,       325, 355 },
-	{ 2,   16,  31,       190, 220 },
-	{ 3,   11,  21,       114, 139 },
-	{ 4,    9,  16,        71,  91 },
-	{ 5,    7,  13,        46,  62 },
-	{ 6,    6,  11,        31,  44 },
+	/* H x 2  RCT  RCT perm  APT  APT perm */
+	{  2,      31,  61,       325, 355 },
+	{  3,      21,  41,       248, 279 },
+	{  4,      16,  31,       190, 220 },
+	{  6,      11,  21,       114, 139 },
+	{  8,       9,  16,        71,  91 },
+	{ 10,       7,  13,        46,  62 },
+	{ 12,       6,  11,        31,  44 },
 };
+_Static_assert(HEALTH_ENTROPY_HALVES >= 2 && HEALTH_ENTROPY_HALVES <= 12,
+	       "HEALTH_ENTROPY_HALVES has no row in cutoff_table");
 
-_Static_assert(HEALTH_ENTROPY_BITS >= 1 && HEALTH_ENTROPY_BITS <= 6,
-	       "HEALTH_ENTROPY_BITS has no row in cutoff_table");
-
-const struct health_cutoffs *health_cutoffs_for(unsigned entropy_bits)
+const struct health_cutoffs *health_cutoffs_for(unsigned entropy_halves)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(cutoff_table) / sizeof(cutoff_table[0]); i++)
-		if (cutoff_table[i].entropy_bits == entropy_bits)
+		if (cutoff_table[i].entropy_halves == entropy_halves)
 			return &cutoff_table[i];
 	return NULL;
 }
 
 unsigned health_rct_cutoff(bool permanent)
 {
-	const struct health_cutoffs *c = health_cutoffs_for(HEALTH_ENTROPY_BITS);
+	const struct health_cutoffs *c = health_cutoffs_for(HEALTH_ENTROPY_HALVES);
 
 	return permanent ? c->rct_perm : c->rct;
 }
 
 unsigned health_apt_cutoff(bool permanent)
 {
-	const struct health_cutoffs *c = health_cutoffs_for(HEALTH_ENTROPY_BITS);
+	const struct health_cutoffs *c = health_cutoffs_for(HEALTH_ENTROPY_HALVES);
 
 	return permanent ? c->apt_perm : c->apt;
 }
@@ -194,15 +195,15 @@ static unsigned apt_insert(struct health_apt *t, const uint64_t *s, size_t n)
 /* ------------------------------------------------------------------------
  * Both tests together
  *
- * Offers health_init(), health_init_bits(), health_insert(),
+ * Offers health_init(), health_init_halves(), health_insert(),
  * health_reset(), health_clean(), health_failed(), health_permanent(),
  * health_startup().
  */
 #define HEALTH_INTERMITTENT_MASK (HEALTH_RCT | HEALTH_APT)
 
-int health_init_bits(struct health *h, unsigned entropy_bits)
+int health_init_halves(struct health *h, unsigned entropy_halves)
 {
-	const struct health_cutoffs *c = health_cutoffs_for(entropy_bits);
+	const struct health_cutoffs *c = health_cutoffs_for(entropy_halves);
 
 	if (!c)
 		return -1;
@@ -217,7 +218,7 @@ int health_init_bits(struct health *h, unsigned entropy_bits)
 
 void health_init(struct health *h)
 {
-	int ret = health_init_bits(h, HEALTH_ENTROPY_BITS);
+	int ret = health_init_halves(h, HEALTH_ENTROPY_HALVES);
 
 	assert(ret == 0);
 	(void)ret;

@@ -97,8 +97,8 @@ static void print_info(const struct options *o, const struct testspec *spec)
 		       l.copies_built, l.code_run, l.code_built);
 	else
 		printf("walk code: all %u copies run (layout unmeasured)\n", l.copies_built);
-	printf("health tests: assumed %d bits/sample; RCT cut-off %u (permanent %u), "
-	       "APT cut-off %u of %d (permanent %u)\n", HEALTH_ENTROPY_BITS,
+	printf("health tests: assumed %.1f bits/sample; RCT cut-off %u (permanent %u), "
+	       "APT cut-off %u of %d (permanent %u)\n", HEALTH_ENTROPY_HALVES / 2.0,
 	       health_rct_cutoff(false), health_rct_cutoff(true), health_apt_cutoff(false),
 	       HEALTH_APT_WINDOW, health_apt_cutoff(true));
 	printf("online tests: %s\n", specbuf[0] ? specbuf : "off");

@@ -112,13 +112,15 @@ static void test_seeds_and_discard(void **state)
 
 	(void)state;
 	gc.output = GEN_SEEDS;
-	assert_int_equal(gen_seed_samples(), (256 + 64 + HEALTH_ENTROPY_BITS - 1) /
-					     HEALTH_ENTROPY_BITS);
+	/* 256 + 64 bits at HEALTH_ENTROPY_HALVES / 2 bits each, rounded up */
+	assert_int_equal(gen_seed_samples(), (2 * (256 + 64) + HEALTH_ENTROPY_HALVES - 1) /
+					     HEALTH_ENTROPY_HALVES);
+	assert_true(gen_seed_samples() * HEALTH_ENTROPY_HALVES >= 2 * (256 + 64));
 	assert_int_equal(gen_new(&g, &gc), 0);
 	assert_int_equal(gen_read(g, a, sizeof(a)), 0);
 	gen_get_stats(g, &s1);
-	/* one fill of 2048 samples makes 12 seeds at 160 samples: 64 bytes
-	 * came from the buffer of the first fill */
+	/* one fill of 2048 samples makes 9 seeds at 214 samples: the second
+	 * 64 bytes come from the buffer of the first fill */
 	assert_int_equal(gen_read(g, b, sizeof(b)), 0);
 	gen_get_stats(g, &s2);
 	assert_int_equal(s2.samples, s1.samples);

@@ -18,7 +18,11 @@
 #include "health.h"
 #include "testutil.h"
 
-enum { H_MIN = 1, H_MAX = 6 };
+/* The rows of the table: H in half bits. */
+static const unsigned rows_halves[] = { 2, 3, 4, 6, 8, 10, 12 };
+#define NROWS (sizeof(rows_halves) / sizeof(rows_halves[0]))
+#define FOR_ROWS(h) for (size_t r_ = 0; r_ < NROWS && ((h) = rows_halves[r_], 1); r_++)
+enum { H_BEYOND = 13 };        /* no such row */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -37,25 +41,28 @@ static unsigned insert1(struct health *h, uint64_t sample)
 	return health_insert(h, &sample, 1);
 }
 
-static void init_row(struct health *h, unsigned bits)
+static void init_row(struct health *h, unsigned halves)
 {
-	assert_int_equal(health_init_bits(h, bits), 0);
+	assert_int_equal(health_init_halves(h, halves), 0);
 }
 
 /* -------------------------------------- (a) the table, recomputed */
 
-/* P(X >= c) for c = 0..n, X ~ Binomial(n, 2^-bits), in long double by
- * the recurrence P(j + 1) = P(j) (n - j) / (j + 1) p / (1 - p).  No term
- * underflows: the smallest, 2^(-6 * 512), is far inside the long double
- * range.  (No libm: the test programs do not link it.) */
-static void tails(unsigned n, unsigned bits, long double *tail)
+/* P(X >= c) for c = 0..n, X ~ Binomial(n, 2^-(halves / 2)), in long
+ * double by the recurrence P(j + 1) = P(j) (n - j) / (j + 1) p / (1 - p).
+ * No term underflows: the smallest, 2^(-6 * 512), is far inside the long
+ * double range.  (No libm: the test programs do not link it.) */
+static void tails(unsigned n, unsigned halves, long double *tail)
 {
+	const long double sqrt_half = 0.707106781186547524400844362104849039L;
 	long double p = 1.0L, q, pmf = 1.0L, acc = 0.0L;
 	long double *pmfs = tail;       /* the pmf first, then summed in place */
 	unsigned j;
 
-	for (j = 0; j < bits; j++)
+	for (j = 0; j < halves / 2; j++)
 		p /= 2;
+	if (halves % 2)
+		p *= sqrt_half;
 	q = 1.0L - p;
 	for (j = 0; j < n; j++)
 		pmf *= q;
@@ -72,14 +79,14 @@ static void tails(unsigned n, unsigned bits, long double *tail)
 /* Least c with P(X >= c) <= 2^-a, i.e. 1 + CRITBINOM(n, p, 1 - 2^-a).
  * Fails the test if a tail sits too close to alpha for long double to
  * decide. */
-static unsigned apt_cutoff_float(unsigned bits, unsigned a)
+static unsigned apt_cutoff_float(unsigned halves, unsigned a)
 {
 	long double tail[HEALTH_APT_WINDOW + 1], alpha = 1.0L;
 	unsigned c;
 
 	for (c = 0; c < a; c++)
 		alpha /= 2;
-	tails(HEALTH_APT_WINDOW, bits, tail);
+	tails(HEALTH_APT_WINDOW, halves, tail);
 	for (c = 1; c <= HEALTH_APT_WINDOW; c++)
 		if (tail[c] <= alpha)
 			break;
@@ -89,12 +96,13 @@ static unsigned apt_cutoff_float(unsigned bits, unsigned a)
 	return c;
 }
 
-/* 4.4.1: the least C with 2^(-H (C - 1)) <= alpha = 2^-a, by search. */
-static unsigned rct_cutoff_search(unsigned bits, unsigned a)
+/* 4.4.1: the least C with 2^(-H (C - 1)) <= alpha = 2^-a, by search
+ * (H = halves / 2, so H (C - 1) >= a is halves (C - 1) >= 2 a). */
+static unsigned rct_cutoff_search(unsigned halves, unsigned a)
 {
 	unsigned c = 1;
 
-	while (bits * (c - 1) < a)
+	while (halves * (c - 1) < 2 * a)
 		c++;
 	return c;
 }
@@ -102,25 +110,25 @@ static unsigned rct_cutoff_search(unsigned bits, unsigned a)
 static void test_table_matches_recomputation(void **state)
 {
 	const struct health_cutoffs *row;
-	unsigned bits;
+	unsigned halves;
 
 	(void)state;
-	for (bits = H_MIN; bits <= H_MAX; bits++) {
-		row = health_cutoffs_for(bits);
+	FOR_ROWS(halves) {
+		row = health_cutoffs_for(halves);
 		assert_non_null(row);
-		assert_int_equal(row->entropy_bits, bits);
-		assert_int_equal(row->rct, rct_cutoff_search(bits, 30));
-		assert_int_equal(row->rct_perm, rct_cutoff_search(bits, 60));
-		assert_int_equal(row->apt, apt_cutoff_float(bits, 30));
-		assert_int_equal(row->apt_perm, apt_cutoff_float(bits, 60));
+		assert_int_equal(row->entropy_halves, halves);
+		assert_int_equal(row->rct, rct_cutoff_search(halves, 30));
+		assert_int_equal(row->rct_perm, rct_cutoff_search(halves, 60));
+		assert_int_equal(row->apt, apt_cutoff_float(halves, 30));
+		assert_int_equal(row->apt_perm, apt_cutoff_float(halves, 60));
 	}
 	assert_null(health_cutoffs_for(0));
-	assert_null(health_cutoffs_for(H_MAX + 1));
+	assert_null(health_cutoffs_for(H_BEYOND));
 }
 
 static void test_cutoffs_in_use(void **state)
 {
-	const struct health_cutoffs *row = health_cutoffs_for(HEALTH_ENTROPY_BITS);
+	const struct health_cutoffs *row = health_cutoffs_for(HEALTH_ENTROPY_HALVES);
 	struct health h;
 
 	(void)state;
@@ -132,19 +140,19 @@ static void test_cutoffs_in_use(void **state)
 	health_init(&h);
 	assert_int_equal(h.rct.cutoff, row->rct);
 	assert_int_equal(h.apt.cutoff_perm, row->apt_perm);
-	assert_int_equal(health_init_bits(&h, H_MAX + 1), -1);
+	assert_int_equal(health_init_halves(&h, H_BEYOND), -1);
 }
 
 /* ------------------------------------------------- (b) RCT cut-off */
 
-static void rct_trips_at_cutoff(unsigned bits)
+static void rct_trips_at_cutoff(unsigned halves)
 {
-	const struct health_cutoffs *row = health_cutoffs_for(bits);
+	const struct health_cutoffs *row = health_cutoffs_for(halves);
 	const unsigned rct_bits = HEALTH_RCT | HEALTH_RCT_PERMANENT;
 	struct health h;
 	unsigned i;
 
-	init_row(&h, bits);
+	init_row(&h, halves);
 	/* A different sample first: the run must start at the repeat. */
 	insert1(&h, 1);
 	for (i = 1; i < row->rct; i++)
@@ -157,11 +165,11 @@ static void rct_trips_at_cutoff(unsigned bits)
 
 static void test_rct_exact_cutoff(void **state)
 {
-	unsigned bits;
+	unsigned halves;
 
 	(void)state;
-	for (bits = H_MIN; bits <= H_MAX; bits++)
-		rct_trips_at_cutoff(bits);
+	FOR_ROWS(halves)
+		rct_trips_at_cutoff(halves);
 }
 
 /* The same inside one batch, with the run split across two batches. */
@@ -197,13 +205,13 @@ static void apt_window(uint64_t *w, unsigned count, uint64_t value,
 		w[i] = (i * count) % HEALTH_APT_WINDOW < count ? value : other + i;
 }
 
-static unsigned apt_one_window(unsigned bits, unsigned count)
+static unsigned apt_one_window(unsigned halves, unsigned count)
 {
 	uint64_t w[HEALTH_APT_WINDOW];
 	struct health h;
 	unsigned got;
 
-	init_row(&h, bits);
+	init_row(&h, halves);
 	apt_window(w, count, 3, 1000);
 	got = health_insert(&h, w, HEALTH_APT_WINDOW);
 	assert_int_equal(got & (HEALTH_RCT | HEALTH_RCT_PERMANENT), 0);
@@ -214,19 +222,19 @@ static void test_apt_exact_cutoff(void **state)
 {
 	const unsigned apt_bits = HEALTH_APT | HEALTH_APT_PERMANENT;
 	const struct health_cutoffs *row;
-	unsigned bits;
+	unsigned halves;
 
 	(void)state;
-	for (bits = H_MIN; bits <= H_MAX; bits++) {
-		row = health_cutoffs_for(bits);
-		assert_int_equal(apt_one_window(bits, row->apt - 1), 0);
-		assert_int_equal(apt_one_window(bits, row->apt) & apt_bits,
+	FOR_ROWS(halves) {
+		row = health_cutoffs_for(halves);
+		assert_int_equal(apt_one_window(halves, row->apt - 1), 0);
+		assert_int_equal(apt_one_window(halves, row->apt) & apt_bits,
 				 HEALTH_APT);
-		assert_int_equal(apt_one_window(bits, row->apt + 1) & apt_bits,
+		assert_int_equal(apt_one_window(halves, row->apt + 1) & apt_bits,
 				 HEALTH_APT);
-		assert_int_equal(apt_one_window(bits, row->apt_perm - 1) &
+		assert_int_equal(apt_one_window(halves, row->apt_perm - 1) &
 				 apt_bits, HEALTH_APT);
-		assert_int_equal(apt_one_window(bits, row->apt_perm) & apt_bits,
+		assert_int_equal(apt_one_window(halves, row->apt_perm) & apt_bits,
 				 apt_bits);
 	}
 }
@@ -263,26 +271,26 @@ static void test_apt_counts_first_of_window(void **state)
 
 /* ------------------------------------------ (d) degenerate timers */
 
-static unsigned startup_with(unsigned bits, const uint64_t *s, size_t n)
+static unsigned startup_with(unsigned halves, const uint64_t *s, size_t n)
 {
 	struct health h;
 
-	init_row(&h, bits);
+	init_row(&h, halves);
 	return health_startup(&h, s, n);
 }
 
 static void test_startup_fixed_step(void **state)
 {
 	uint64_t s[HEALTH_STARTUP_SAMPLES];
-	unsigned bits, got;
+	unsigned halves, got;
 	size_t i;
 
 	(void)state;
 	/* A counter advancing by a fixed step: every delta is the same. */
 	for (i = 0; i < HEALTH_STARTUP_SAMPLES; i++)
 		s[i] = 38;
-	for (bits = H_MIN; bits <= H_MAX; bits++) {
-		got = startup_with(bits, s, HEALTH_STARTUP_SAMPLES);
+	FOR_ROWS(halves) {
+		got = startup_with(halves, s, HEALTH_STARTUP_SAMPLES);
 		assert_true(got & HEALTH_STARTUP);
 		assert_true(got & HEALTH_RCT_PERMANENT);
 	}
@@ -296,15 +304,15 @@ static void test_startup_alternating(void **state)
 {
 	uint64_t s[HEALTH_STARTUP_SAMPLES];
 	const struct health_cutoffs *row;
-	unsigned bits, got;
+	unsigned halves, got;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < HEALTH_STARTUP_SAMPLES; i++)
 		s[i] = i & 1 ? 41 : 36;
-	for (bits = H_MIN; bits <= H_MAX; bits++) {
-		row = health_cutoffs_for(bits);
-		got = startup_with(bits, s, HEALTH_STARTUP_SAMPLES);
+	FOR_ROWS(halves) {
+		row = health_cutoffs_for(halves);
+		got = startup_with(halves, s, HEALTH_STARTUP_SAMPLES);
 		assert_int_equal(got & HEALTH_RCT, 0);
 		if (HEALTH_APT_WINDOW / 2 >= row->apt) {
 			assert_true(got & HEALTH_STARTUP);
@@ -313,7 +321,8 @@ static void test_startup_alternating(void **state)
 			assert_int_equal(got, 0);
 		}
 	}
-	assert_true(health_cutoffs_for(2)->apt <= HEALTH_APT_WINDOW / 2);
+	/* the claim in use catches a two-valued timer */
+	assert_true(health_cutoffs_for(HEALTH_ENTROPY_HALVES)->apt <= HEALTH_APT_WINDOW / 2);
 }
 
 /* An intermittent-level failure at start-up is already fatal. */
@@ -372,12 +381,12 @@ static void test_source_above_claim_passes(void **state)
 	static uint64_t buf[GOOD_BATCH];
 	uint64_t seed = 77, mask;
 	struct health h;
-	unsigned bits, b, i;
+	unsigned halves, b, i;
 
 	(void)state;
-	for (bits = H_MIN; bits <= H_MAX; bits++) {
-		mask = (1ull << (bits + 1)) - 1;
-		init_row(&h, bits);
+	FOR_ROWS(halves) {
+		mask = (1ull << ((halves + 3) / 2)) - 1;  /* >= 1 bit over H */
+		init_row(&h, halves);
 		for (b = 0; b < 256; b++) {
 			for (i = 0; i < GOOD_BATCH; i++)
 				buf[i] = 90 + (prng_next(&seed) & mask);

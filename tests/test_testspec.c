@@ -192,8 +192,11 @@ static void errors_name_character_and_position(void **state)
 		     "unrecognized test setup: ' ' at position 3 in \"ta8 \"");
 	expect_error("ta8bcbW?",
 		     "unrecognized test setup: '?' at position 7 in \"ta8bcbW?\"");
+	/* control characters are escaped: the message stays one line */
 	expect_error("t\tb",
-		     "unrecognized test setup: byte 0x09 at position 1 in \"t\tb\"");
+		     "unrecognized test setup: byte 0x09 at position 1 in \"t\\x09b\"");
+	expect_error("\n\nta8b",
+		     "unrecognized test setup: byte 0x0a at position 0 in \"\\x0a\\x0ata8b\"");
 }
 
 static void error_buffer_is_bounded(void **state)
