@@ -179,8 +179,21 @@ static int refill_target(const struct feeder *f)
 	return t;
 }
 
+/* Seed bytes a refill from the threshold needs, whole seeds. */
+static size_t refill_bytes(const struct feeder *f)
+{
+	unsigned cpb = f->cfg->credit_per_byte ? f->cfg->credit_per_byte : FEEDER_CREDIT_MAX;
+	int bits = bits_to_fill(f->info.poolsize, f->threshold, refill_target(f));
+	size_t n = (size_t)(bits / (int)cpb + COND_KEY_BYTES - 1) / COND_KEY_BYTES * COND_KEY_BYTES;
+
+	return n > FEEDER_CALL_MAX ? FEEDER_CALL_MAX : n;
+}
+
 /* Refill: usually one call; a few more if the kernel credits differently
- * from the model above. */
+ * from the model above.  Then have the next refill's seeds made and tested
+ * while the pool is full, so the next wake-up is served at once (with
+ * continuous tests a seed waits for its procedure's verdict: about 0.9 MB
+ * of walk). */
 static int refill_old(struct feeder *f)
 {
 	enum { REFILL_CALLS = 4 };
@@ -211,7 +224,8 @@ static int refill_old(struct feeder *f)
 		if (cpb == 0)
 			break;          /* mixing only: nothing will fill it */
 	}
-	return 0;
+	r = gen_prefill(f->g, refill_bytes(f));
+	return r < 0 ? give_failed(r) : 0;
 }
 
 /* Returns -EINTR for the caller to look at the signals and call again. */

@@ -4,6 +4,7 @@
  * Functions offered (see generator.h):
  *   gen_new()        build the lanes, warm up, run the start-up tests
  *   gen_read()       conditioned bytes that passed every covering test
+ *   gen_prefill()    have bytes released and waiting before they are asked for
  *   gen_discard()    drop what is released but unread (stale seeds)
  *   gen_get_stats()  counters for -v and SIGUSR1
  *   gen_get_layout() the collector layout, for -r 1
@@ -763,6 +764,28 @@ void gen_free(struct generator *g)
 	pthread_mutex_destroy(&g->lock);
 	wipe(g, sizeof(*g));
 	free(g);
+}
+
+int gen_prefill(struct generator *g, size_t n)
+{
+	struct lane *l = &g->lanes[0];
+	int ret = 0;
+
+	/* Lanes with threads work ahead by themselves. */
+	if (l->has_thread)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	while (ret == 0 && !g->error && l->release - l->tail < n &&
+	       l->head - l->tail + l->fill_out <= l->cap) {
+		pthread_mutex_unlock(&g->lock);
+		ret = produce(l);
+		pthread_mutex_lock(&g->lock);
+		if (ret < 0 && !g->error)
+			g->error = ret;
+	}
+	ret = g->error;
+	pthread_mutex_unlock(&g->lock);
+	return ret;
 }
 
 void gen_discard(struct generator *g)

@@ -57,6 +57,10 @@ int gen_new(struct generator **g, const struct gen_config *cfg);
 void gen_free(struct generator *g);
 /* Fill buf with exactly n conditioned bytes; returns 0 or -EIO. */
 int gen_read(struct generator *g, void *buf, size_t n);
+/* Make sure at least n bytes are released and waiting (producing now if
+ * needed), so the next gen_read() of n bytes returns at once.  Returns 0
+ * or -EIO. */
+int gen_prefill(struct generator *g, size_t n);
 /* Wipe what is released but unread, so the next read is made from fresh
  * noise (the daemon calls it when its buffered seeds have grown old). */
 void gen_discard(struct generator *g);
