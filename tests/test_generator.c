@@ -26,6 +26,15 @@ static struct gen_config config(unsigned threads, size_t buffer_words)
 	return gc;
 }
 
+static struct testspec spec_of(const char *text)
+{
+	struct testspec spec;
+	char err[128];
+
+	assert_int_equal(testspec_parse(text, &spec, err, sizeof(err)), 0);
+	return spec;
+}
+
 /* Read total bytes in uneven pieces; returns the first error or 0. */
 static int read_pieces(struct generator *g, uint8_t *buf, size_t total)
 {
@@ -132,6 +141,30 @@ static void test_seeds_and_discard(void **state)
 	gen_free(g);
 }
 
+/* gen_prefill() produces ahead: the read that follows needs no new fill,
+ * even with a continuous test holding output back. */
+static void test_prefill(void **state)
+{
+	struct testspec spec = spec_of("ta8bcb");
+	struct gen_config gc = config(1, 16 * 1024);
+	uint8_t buf[2048];
+	struct generator *g;
+	struct gen_stats s1, s2;
+
+	(void)state;
+	gc.output = GEN_SEEDS;
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_int_equal(gen_prefill(g, sizeof(buf)), 0);
+	gen_get_stats(g, &s1);
+	assert_true(s1.online_runs > 2);            /* a continuous run passed */
+	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
+	gen_get_stats(g, &s2);
+	assert_int_equal(s2.samples, s1.samples);
+	assert_int_equal(s2.bytes_out, sizeof(buf));
+	gen_free(g);
+}
+
 static void test_bad_buffer(void **state)
 {
 	struct gen_config gc = config(1, 7);   /* less than one sample */
@@ -142,14 +175,6 @@ static void test_bad_buffer(void **state)
 	assert_null(g);
 }
 
-static struct testspec spec_of(const char *text)
-{
-	struct testspec spec;
-	char err[128];
-
-	assert_int_equal(testspec_parse(text, &spec, err, sizeof(err)), 0);
-	return spec;
-}
 
 /* Start-up B and A, then continuous B: output flows and the procedures
  * are counted. */
@@ -339,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_two_generators_differ),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_seeds_and_discard),
+		cmocka_unit_test(test_prefill),
 		cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_online_tests_run),
 		cmocka_unit_test(test_online_tests_threads),
