@@ -8,7 +8,7 @@
  *
  * pidfile_write() refuses a symlink (O_NOFOLLOW) or anything but a regular
  * file; pidfile_remove() removes it on a clean exit.
- * notify() sends an sd_notify(3) line when run under systemd.
+ * notify() sends an sd_notify(3) line when run under systemd ($NOTIFY_SOCKET).
  */
 #ifndef HRNG_DAEMON_H
 #define HRNG_DAEMON_H

@@ -180,12 +180,11 @@ static int unix_set_perms(struct egd_listener *l, const struct egd_config *cfg,
 			strerror(errno));
 		return -1;
 	}
-	if (lstat(l->path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+	if (lstat(l->path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_dev != l->dev || st.st_ino != l->ino) {
 		set_err(err, errlen, "%s changed under us", l->path);
 		return -1;
 	}
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
 	return 0;
 }
 
@@ -193,6 +192,7 @@ static int unix_open(struct egd_listener *l, const char *path,
 		     const struct egd_config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	mode_t mask;
 	int rc;
 
@@ -222,6 +222,11 @@ static int unix_open(struct egd_listener *l, const char *path,
 		unlink(path);
 		set_err(err, errlen, "out of memory");
 		return -1;
+	}
+	/* From here on listener_close() removes the file if it fails. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
 	}
 	return unix_set_perms(l, cfg, err, errlen);
 }
@@ -290,7 +295,8 @@ static unsigned tcp_port(int fd)
 static int tcp_open(struct egd_listener *l, const char *spec, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+					     AI_NUMERICHOST };
 	struct addrinfo *res, *ai;
 	const char *host, *port;
 	char *copy = strdup(spec);
@@ -494,12 +500,6 @@ static void client_close(struct egd_server *s, unsigned slot)
 	s->cl[slot] = NULL;
 }
 
-static void client_proto_error(struct egd_server *s, unsigned slot)
-{
-	s->ls[s->cl[slot]->listener].st.protocol_errors++;
-	client_close(s, slot);
-}
-
 /* Read what fits in the input buffer.  Returns 0, or -1 on a socket
  * error (the caller closes). */
 static int client_read(struct egd_client *c)
@@ -539,6 +539,15 @@ static int client_flush(struct egd_client *c)
 	}
 	c->off = 0;
 	return 0;
+}
+
+/* Replies to the requests before the bad one still go out if the socket
+ * takes them now; then the connection is closed. */
+static void client_proto_error(struct egd_server *s, unsigned slot)
+{
+	s->ls[s->cl[slot]->listener].st.protocol_errors++;
+	client_flush(s->cl[slot]);
+	client_close(s, slot);
 }
 
 /* ---------------------------------------------------------------- serving
@@ -699,8 +708,10 @@ static enum serve_result serve_client(struct egd_server *s, struct egd_client *c
 		res = c->owed ? serve_owed(s, c, &budget) : serve_next(s, c);
 	if (res == SERVE_OK)
 		s->more = true;         /* the budget ran out with work left */
-	if (res == SERVE_ERROR && s->source_dead)
+	if (res == SERVE_ERROR && s->source_dead) {
+		client_flush(c);        /* what was read before the failure is good */
 		return SERVE_CLOSE;
+	}
 	if (res == SERVE_ERROR)
 		return SERVE_ERROR;
 	if (client_flush(c) < 0)
@@ -970,6 +981,8 @@ static int server_alloc(struct egd_server *s, const struct egd_config *cfg)
 	s->ls = calloc(s->nls, sizeof(*s->ls));
 	s->cl = calloc(s->max_clients, sizeof(*s->cl));
 	s->map = calloc(s->nls + s->max_clients, sizeof(*s->map));
+	for (size_t i = 0; s->ls && i < s->nls; i++)
+		s->ls[i].fd = -1;
 	return s->ls && s->cl && s->map ? 0 : -1;
 }
 
@@ -993,8 +1006,6 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 	}
 	s->read = read;
 	s->ctx = ctx;
-	for (i = 0; i < s->nls; i++)
-		s->ls[i].fd = -1;
 	for (i = 0; i < s->nls; i++) {
 		if (listener_open(&s->ls[i], c.listeners[i].spec, &c, err, errlen) < 0) {
 			egd_server_free(s);

@@ -1,11 +1,843 @@
-/* placeholder until the module's tests land */
+/* test_egd.c - the EGD server over real sockets: every command, partial
+ * reads and writes, many clients, a client that never reads, garbage and
+ * truncated input, the rate limit, the client limit, the UNIX socket
+ * file's safe replacement, TCP on loopback; and the parser on its own.
+ *
+ * The server runs its own small poll loop in a thread (as the daemon's
+ * main loop would), served from a known pseudo-random stream, so a test can
+ * tell exactly which bytes were served.  Every client socket has a receive
+ * timeout, so no test can hang.
+ */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
-static void placeholder(void **state) { (void)state; skip(); }
+
+#include "egd.h"
+#include "log.h"
+#include "testutil.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- the source */
+
+enum { LOG_CAP = 1 << 20 };
+
+/* Byte i of the stream: one byte of splitmix64(i / 8), so any 16 bytes
+ * in a row occur once in the stream. */
+static uint8_t stream_byte(uint64_t i)
+{
+	uint64_t z = (i >> 3) + 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint8_t)(z >> (8 * (i & 7)));
+}
+
+struct source {
+	uint64_t pos;                   /* bytes handed out */
+	uint64_t fail_at;               /* 0 = never */
+	uint8_t *log;                   /* the first LOG_CAP bytes handed out */
+};
+
+static int source_read(void *ctx, void *buf, size_t n)
+{
+	struct source *src = ctx;
+	uint8_t *p = buf;
+	size_t i;
+
+	if (src->fail_at && src->pos + n > src->fail_at)
+		return -EIO;
+	for (i = 0; i < n; i++) {
+		p[i] = stream_byte(src->pos + i);
+		if (src->pos + i < LOG_CAP)
+			src->log[src->pos + i] = p[i];
+	}
+	src->pos += n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the server thread */
+
+struct srv {
+	struct egd_server *s;
+	struct source src;
+	int stop[2];
+	pthread_t th;
+	char path[128];
+	char err[256];
+};
+
+static char dir[64];
+
+static void *srv_loop(void *arg)
+{
+	struct srv *v = arg;
+	size_t max = egd_max_pollfds(v->s) + 1;
+	struct pollfd *fds = calloc(max, sizeof(*fds));
+
+	for (;;) {
+		int64_t to = -1;
+		struct timespec ts, *tp = NULL;
+		size_t n;
+
+		fds[0] = (struct pollfd){ .fd = v->stop[0], .events = POLLIN };
+		n = egd_pollfds(v->s, fds + 1, max - 1, &to, monotonic_ns());
+		if (to >= 0) {
+			ts.tv_sec = to / 1000000000;
+			ts.tv_nsec = to % 1000000000;
+			tp = &ts;
+		}
+		if (ppoll(fds, n + 1, tp, NULL) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents)
+			break;
+		egd_dispatch(v->s, fds + 1, n, monotonic_ns());
+	}
+	free(fds);
+	return NULL;
+}
+
+static int srv_open(struct srv *v, struct egd_config *cfg)
+{
+	v->src.log = calloc(1, LOG_CAP);
+	assert_non_null(v->src.log);
+	if (egd_server_new(&v->s, cfg, source_read, &v->src, v->err, sizeof(v->err)) < 0)
+		return -1;
+	assert_int_equal(pipe2(v->stop, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&v->th, NULL, srv_loop, v), 0);
+	return 0;
+}
+
+/* One UNIX listener at dir/sock with the given limits. */
+static struct srv *srv_start(uint64_t rate, uint64_t burst, unsigned clients, size_t queue)
+{
+	struct srv *v = calloc(1, sizeof(*v));
+	struct egd_listener_cfg l = { v->path };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
+				  .unix_mode = 0600, .unix_gid = (gid_t)-1,
+				  .rate = rate, .burst = burst,
+				  .max_clients = clients, .queue_max = queue };
+
+	snprintf(v->path, sizeof(v->path), "unix:%s/sock", dir);
+	if (srv_open(v, &cfg) < 0)
+		fail_msg("egd_server_new: %s", v->err);
+	return v;
+}
+
+/* Stop the loop; the server stays up so its counters can be read. */
+static void srv_stop(struct srv *v, struct egd_listener_stats *st)
+{
+	assert_int_equal(write(v->stop[1], "x", 1), 1);
+	pthread_join(v->th, NULL);
+	if (st)
+		assert_int_equal(egd_get_stats(v->s, 0, st, NULL), 0);
+}
+
+static void srv_free(struct srv *v)
+{
+	egd_server_free(v->s);
+	close(v->stop[0]);
+	close(v->stop[1]);
+	free(v->src.log);
+	free(v);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void set_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int client_unix(const char *spec)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", spec + 5);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	set_timeout(fd, 3000);
+	return fd;
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Read exactly n bytes in pieces of at most piece bytes. */
+static void recv_all(int fd, void *buf, size_t n, size_t piece)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t r = recv(fd, p, n < piece ? n : piece, 0);
+
+		if (r <= 0)
+			fail_msg("recv: %s with %zu bytes to go", r ? strerror(errno) : "EOF", n);
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/* The server closed the connection: EOF (or a reset) and no data. */
+static bool closed_by_server(int fd)
+{
+	uint8_t b;
+	ssize_t r = recv(fd, &b, 1, 0);
+
+	return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+static void expect_stream(const uint8_t *got, uint64_t from, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (got[i] != stream_byte(from + i))
+			fail_msg("byte %zu: %02x, stream[%llu] is %02x", i, got[i],
+				 (unsigned long long)(from + i), stream_byte(from + i));
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---------------------------------------------------------------- fixtures */
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/hrng-egd.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+static void test_parse(void **state)
+{
+	static const uint8_t write_req[] = { 3, 0x01, 0x02, 3, 0xaa, 0xbb, 0xcc, 9 };
+	struct egd_request r;
+	uint8_t b[2] = { 0, 0 };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(egd_parse(b, 0, &r), 0);
+	b[0] = 0;
+	assert_int_equal(egd_parse(b, 1, &r), 1);
+	assert_int_equal(r.cmd, EGD_CMD_LEVEL);
+	b[0] = 4;
+	assert_int_equal(egd_parse(b, 1, &r), 1);
+	assert_int_equal(r.cmd, EGD_CMD_PID);
+	for (b[0] = 1; b[0] <= 2; b[0]++) {
+		b[1] = 200;
+		assert_int_equal(egd_parse(b, 1, &r), 0);
+		assert_int_equal(egd_parse(b, 2, &r), 2);
+		assert_int_equal(r.cmd, b[0]);
+		assert_int_equal(r.count, 200);
+	}
+	/* 0x03 needs all of its data before it is a request. */
+	for (i = 0; i < 7; i++)
+		assert_int_equal(egd_parse(write_req, i, &r), 0);
+	assert_int_equal(egd_parse(write_req, sizeof(write_req), &r), 7);
+	assert_int_equal(r.cmd, EGD_CMD_WRITE);
+	assert_int_equal(r.bits, 0x0102);
+	assert_int_equal(r.count, 3);
+	assert_ptr_equal(r.data, write_req + 4);
+	for (i = 5; i < 256; i++) {
+		b[0] = (uint8_t)i;
+		assert_int_equal(egd_parse(b, 1, &r), -EPROTO);
+	}
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void test_level(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 1024);
+	uint8_t z = 0, rep[4];
+	int fd = client_unix(v->path);
+
+	(void)state;
+	send_all(fd, &z, 1);
+	recv_all(fd, rep, 4, 4);
+	assert_int_equal(be32(rep), 1024 * 8);  /* unlimited: one queue's worth */
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+
+	v = srv_start(1000, 300, 0, 1024);       /* limited: what the bucket holds */
+	fd = client_unix(v->path);
+	send_all(fd, &z, 1);
+	recv_all(fd, rep, 4, 4);
+	assert_int_equal(be32(rep), 300 * 8);
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+}
+
+static void test_read_nonblocking(void **state)
+{
+	struct srv *v = srv_start(10, 100, 0, 0);
+	uint8_t req[] = { 1, 60, 1, 255, 1, 255 }, rep[256];
+	int fd = client_unix(v->path);
+
+	(void)state;
+	send_all(fd, req, 2);
+	recv_all(fd, rep, 61, 61);
+	assert_int_equal(rep[0], 60);
+	expect_stream(rep + 1, 0, 60);
+	/* 40 bytes left in the bucket: k is what is there, not what is asked. */
+	send_all(fd, req + 2, 2);
+	recv_all(fd, rep, 1, 1);
+	assert_in_range(rep[0], 40, 41);
+	recv_all(fd, rep + 1, rep[0], 256);
+	expect_stream(rep + 1, 60, rep[0]);
+	/* An empty bucket: k = 0 at once, no waiting. */
+	send_all(fd, req + 4, 2);
+	recv_all(fd, rep, 1, 1);
+	assert_in_range(rep[0], 0, 1);
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+}
+
+/* Several requests in one write, answered in order; 0x02 has no prefix. */
+static void test_read_blocking_fifo(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	uint8_t req[] = { 2, 10, 0, 2, 20, 2, 0, 2, 255 }, rep[4 + 10 + 20 + 255];
+	struct egd_listener_stats st;
+	int fd = client_unix(v->path);
+
+	(void)state;
+	send_all(fd, req, sizeof(req));
+	recv_all(fd, rep, sizeof(rep), sizeof(rep));
+	expect_stream(rep, 0, 10);
+	assert_int_equal(be32(rep + 10), 4096 * 8);
+	expect_stream(rep + 14, 10, 20 + 255);
+	close(fd);
+	srv_stop(v, &st);
+	assert_int_equal(st.bytes_served, 10 + 20 + 255);
+	assert_int_equal(st.requests, 5);
+	assert_int_equal(st.protocol_errors, 0);
+	srv_free(v);
+}
+
+static void test_write_discarded(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	uint8_t req[4 + 255 + 2], rep[8];
+	struct egd_listener_stats st;
+	int fd = client_unix(v->path);
+
+	(void)state;
+	req[0] = 3;
+	req[1] = 0x07;
+	req[2] = 0xf8;
+	req[3] = 255;
+	memset(req + 4, 0x5a, 255);
+	req[259] = 2;
+	req[260] = 8;
+	send_all(fd, req, sizeof(req));
+	recv_all(fd, rep, 8, 8);
+	expect_stream(rep, 0, 8);   /* no reply to 0x03, and the stream is unchanged */
+	close(fd);
+	srv_stop(v, &st);
+	assert_int_equal(st.discarded_bytes, 255);
+	assert_int_equal(st.bytes_served, 8);
+	assert_int_equal(st.protocol_errors, 0);
+	srv_free(v);
+}
+
+static void test_pid(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	uint8_t four = 4, len;
+	char text[32], want[32];
+	int fd = client_unix(v->path);
+
+	(void)state;
+	send_all(fd, &four, 1);
+	recv_all(fd, &len, 1, 1);
+	assert_in_range(len, 1, 20);
+	recv_all(fd, text, len, len);
+	text[len] = '\0';
+	snprintf(want, sizeof(want), "%ld", (long)getpid());
+	assert_string_equal(text, want);
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- partial I/O */
+
+static void test_partial(void **state)
+{
+	static const uint8_t req[] = { 3, 0, 16, 2, 0x11, 0x22, 2, 255, 1, 5, 0 };
+	struct timespec pause = { 0, 2000000 };
+	struct srv *v = srv_start(0, 0, 0, 0);
+	uint8_t rep[255 + 6 + 4];
+	struct egd_listener_stats st;
+	int fd = client_unix(v->path);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(req); i++) {
+		send_all(fd, req + i, 1);
+		nanosleep(&pause, NULL);
+	}
+	recv_all(fd, rep, sizeof(rep), 3);
+	expect_stream(rep, 0, 255);
+	assert_int_equal(rep[255], 5);
+	expect_stream(rep + 256, 255, 5);
+	assert_int_equal(be32(rep + 261), 4096 * 8);
+	close(fd);
+	srv_stop(v, &st);
+	assert_int_equal(st.requests, 4);
+	assert_int_equal(st.discarded_bytes, 2);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- many clients */
+
+enum { MANY = 64, MANY_REQS = 8, MANY_LEN = 64 };
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Every client's every reply is a run of MANY_LEN bytes the server took
+ * from the source, and no run was given to two clients. */
+static void test_many_clients(void **state)
+{
+	static uint8_t rep[MANY][MANY_REQS * MANY_LEN];
+	static int64_t pos[MANY * MANY_REQS];
+	uint8_t req[MANY_REQS * 2];
+	struct egd_listener_stats st;
+	struct srv *v = srv_start(0, 0, MANY, 0);
+	int fds[MANY], i, j;
+
+	(void)state;
+	for (j = 0; j < MANY_REQS; j++) {
+		req[2 * j] = 2;
+		req[2 * j + 1] = MANY_LEN;
+	}
+	for (i = 0; i < MANY; i++)
+		fds[i] = client_unix(v->path);
+	for (i = 0; i < MANY; i++)
+		send_all(fds[i], req, sizeof(req));
+	for (i = 0; i < MANY; i++)
+		recv_all(fds[i], rep[i], sizeof(rep[i]), 100);
+	for (i = 0; i < MANY; i++)
+		close(fds[i]);
+	srv_stop(v, &st);
+	assert_int_equal(st.bytes_served, MANY * MANY_REQS * MANY_LEN);
+	assert_int_equal(st.clients_accepted, MANY);
+	assert_int_equal(st.clients_refused, 0);
+	for (i = 0; i < MANY; i++)
+		for (j = 0; j < MANY_REQS; j++) {
+			uint8_t *p = memmem(v->src.log, (size_t)st.bytes_served,
+					    rep[i] + j * MANY_LEN, MANY_LEN);
+
+			assert_non_null(p);
+			pos[i * MANY_REQS + j] = p - v->src.log;
+		}
+	qsort(pos, MANY * MANY_REQS, sizeof(pos[0]), cmp_pos);
+	for (i = 1; i < MANY * MANY_REQS; i++)
+		assert_true(pos[i] >= pos[i - 1] + MANY_LEN);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- a client that never reads */
+
+static void test_never_reads(void **state)
+{
+	enum { QUEUE = 256 };
+	struct srv *v = srv_start(0, 0, 0, QUEUE);
+	uint8_t req[4096], rep[64];
+	struct egd_listener_stats st;
+	int hog = client_unix(v->path), good, i;
+	size_t sent = 0;
+
+	(void)state;
+	for (i = 0; i < (int)sizeof(req); i += 2) {
+		req[i] = 2;
+		req[i + 1] = 255;
+	}
+	/* Requests until its own socket is full: about 1 MiB of replies asked. */
+	for (i = 0; i < 256; i++) {
+		ssize_t w = send(hog, req, sizeof(req), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
+	}
+	assert_true(sent >= 16384);
+	good = client_unix(v->path);
+	send_all(good, "\x02\x40", 2);
+	recv_all(good, rep, 64, 64);
+	close(good);
+	srv_stop(v, &st);
+	assert_true(st.queue_peak <= QUEUE);
+	assert_int_equal(st.queue_peak, QUEUE);         /* it did fill up */
+	/* What was served fits in the queue and the socket buffers, not in
+	 * what was asked for (sent / 2 * 255 bytes). */
+	assert_true(st.bytes_served < (uint64_t)sent / 2 * 255 / 2);
+	close(hog);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+static void test_garbage_and_truncated(void **state)
+{
+	static const char *bad[] = { "\x05", "\xff\x00\x00", "\x02", "\x01",
+				     "\x03\x00\x08\x05\xab", "\x02\x08\x03\x00" };
+	static const size_t badlen[] = { 1, 3, 1, 1, 5, 4 };
+	struct srv *v = srv_start(0, 0, 0, 0);
+	struct egd_listener_stats st;
+	uint8_t rep[16];
+	int good = client_unix(v->path), fd;
+	size_t i;
+
+	(void)state;
+	send_all(good, "\x02\x08", 2);
+	recv_all(good, rep, 8, 8);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = client_unix(v->path);
+		send_all(fd, bad[i], badlen[i]);
+		shutdown(fd, SHUT_WR);  /* the end of the stream */
+		if (i == 5)             /* a good request first, then a truncated one */
+			recv_all(fd, rep, 8, 8);
+		assert_true(closed_by_server(fd));
+		close(fd);
+	}
+	/* The first client is still served. */
+	send_all(good, "\x02\x08", 2);
+	recv_all(good, rep, 8, 8);
+	close(good);
+	srv_stop(v, &st);
+	assert_int_equal(st.protocol_errors, sizeof(bad) / sizeof(bad[0]));
+	srv_free(v);
+}
+
+/* A well-formed request followed by the end of the stream is answered,
+ * then the connection closes with no error counted. */
+static void test_half_close(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	struct egd_listener_stats st;
+	uint8_t rep[32];
+	int fd = client_unix(v->path);
+
+	(void)state;
+	send_all(fd, "\x02\x20", 2);
+	shutdown(fd, SHUT_WR);
+	recv_all(fd, rep, 32, 32);
+	expect_stream(rep, 0, 32);
+	assert_true(closed_by_server(fd));
+	close(fd);
+	srv_stop(v, &st);
+	assert_int_equal(st.protocol_errors, 0);
+	srv_free(v);
+}
+
+static void test_source_failure(void **state)
+{
+	struct srv *v = calloc(1, sizeof(*v));
+	struct egd_listener_cfg l = { v->path };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_gid = (gid_t)-1 };
+	uint8_t rep[16];
+	int fd;
+
+	(void)state;
+	snprintf(v->path, sizeof(v->path), "unix:%s/sock", dir);
+	v->src.fail_at = 20;
+	assert_int_equal(srv_open(v, &cfg), 0);
+	fd = client_unix(v->path);
+	send_all(fd, "\x02\x10\x02\x10", 4);
+	recv_all(fd, rep, 16, 16);
+	expect_stream(rep, 0, 16);
+	assert_true(closed_by_server(fd));      /* a dead source closes, never fakes */
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- rate limit */
+
+static void test_rate_limit(void **state)
+{
+	enum { RATE = 65536, BURST = 4096, OUTSTANDING = 8 };
+	struct srv *v = srv_start(RATE, BURST, 0, 0);
+	uint8_t req[2 * OUTSTANDING], rep[255];
+	uint64_t got = 0, t0, t;
+	double expect;
+	int fd = client_unix(v->path), i;
+
+	(void)state;
+	for (i = 0; i < OUTSTANDING; i++) {
+		req[2 * i] = 2;
+		req[2 * i + 1] = 255;
+	}
+	t0 = monotonic_ns();
+	send_all(fd, req, sizeof(req));
+	/* Keep OUTSTANDING requests queued; one more each time one is done. */
+	do {
+		recv_all(fd, rep, 255, 255);
+		got += 255;
+		send_all(fd, req, 2);
+		t = monotonic_ns();
+	} while (t - t0 < 1500000000u);
+	expect = BURST + (double)RATE * (double)(t - t0) / 1e9;
+	print_message("rate: %llu bytes in %.3f s, expected %.0f\n",
+		      (unsigned long long)got, (double)(t - t0) / 1e9, expect);
+	assert_true(got >= 0.9 * expect && got <= 1.1 * expect);
+	close(fd);
+	srv_stop(v, NULL);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- client limit */
+
+static void test_max_clients(void **state)
+{
+	enum { MAX = 4 };
+	struct srv *v = srv_start(0, 0, MAX, 0);
+	struct egd_listener_stats st;
+	uint8_t rep[8];
+	int fds[MAX], extra, i;
+
+	(void)state;
+	for (i = 0; i < MAX; i++) {
+		fds[i] = client_unix(v->path);
+		send_all(fds[i], "\x02\x08", 2);
+		recv_all(fds[i], rep, 8, 8);
+	}
+	extra = client_unix(v->path);
+	send(extra, "\x02\x08", 2, MSG_NOSIGNAL);
+	assert_true(closed_by_server(extra));
+	close(extra);
+	/* A freed slot is usable again. */
+	close(fds[0]);
+	for (i = 0; i < 100; i++) {
+		fds[0] = client_unix(v->path);
+		send(fds[0], "\x02\x08", 2, MSG_NOSIGNAL);
+		if (recv(fds[0], rep, 8, MSG_WAITALL) == 8)
+			break;
+		close(fds[0]);          /* raced the server's close: retry */
+		usleep(10000);
+	}
+	assert_true(i < 100);
+	for (i = 0; i < MAX; i++)
+		close(fds[i]);
+	srv_stop(v, &st);
+	assert_true(st.clients_refused >= 1);
+	assert_int_equal(st.clients_accepted, MAX + 1);
+	srv_free(v);
+}
+
+/* ---------------------------------------------------------------- the socket file */
+
+static int listen_unix(const char *path, bool stay)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	if (!stay) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int try_new(const char *spec, mode_t mode, gid_t gid, char *err, size_t errlen,
+		   struct egd_server **s)
+{
+	struct egd_listener_cfg l = { spec };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
+				  .unix_mode = mode, .unix_gid = gid };
+
+	return egd_server_new(s, &cfg, source_read, NULL, err, errlen);
+}
+
+static void test_socket_file(void **state)
+{
+	struct egd_server *s;
+	char path[128], spec[140], err[256];
+	struct stat st;
+	gid_t gid = getuid() == 0 ? 1 : getgid();  /* root: really change it */
+	int live;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/stale", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	listen_unix(path, false);                  /* left behind by a "crash" */
+	assert_int_equal(try_new(spec, 0660, gid, err, sizeof(err), &s), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, gid);
+	close(client_unix(spec));                  /* it is ours now */
+	egd_server_free(s);
+	assert_int_equal(lstat(path, &st), -1);    /* removed on free */
+	assert_int_equal(errno, ENOENT);
+
+	live = listen_unix(path, true);            /* someone else's, alive */
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_non_null(strstr(err, "another server"));
+	assert_int_equal(lstat(path, &st), 0);     /* left alone */
+	close(live);
+	unlink(path);
+}
+
+static void test_symlink_refused(void **state)
+{
+	struct egd_server *s;
+	char target[128], link[128], spec[140], err[256];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	fd = open(target, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(spec, sizeof(spec), "unix:%s", link);
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_null(s);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	/* A regular file is refused too, and kept. */
+	snprintf(spec, sizeof(spec), "unix:%s", target);
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(stat(target, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
+/* ---------------------------------------------------------------- specs and TCP */
+
+static void test_bad_specs(void **state)
+{
+	static const char *bad[] = { "udp:1", "unix:", "tcp:", "tcp:host:", "tcp:99999",
+				     "tcp:[::1]", "tcp:1x", "tcp:256.1.1.1:0", NULL };
+	struct egd_server *s;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(try_new(bad[i], 0, (gid_t)-1, err, sizeof(err), &s), -1);
+		assert_null(s);
+		assert_true(strlen(err) > 0);
+	}
+}
+
+static void test_tcp(void **state)
+{
+	struct srv *v = calloc(1, sizeof(*v));
+	struct egd_listener_cfg l[2] = { { "tcp:127.0.0.1:0" }, { "tcp:0" } };
+	struct egd_config cfg = { .listeners = l, .nlisteners = 2, .unix_gid = (gid_t)-1 };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct egd_listener_stats st;
+	uint8_t rep[16];
+	unsigned port, k;
+	int fd;
+
+	(void)state;
+	assert_int_equal(srv_open(v, &cfg), 0);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(egd_get_stats(v->s, k, NULL, &port), 0);
+		assert_true(port > 0);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		set_timeout(fd, 3000);
+		sa.sin_port = htons((uint16_t)port);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		send_all(fd, "\x02\x10", 2);
+		recv_all(fd, rep, 16, 5);
+		expect_stream(rep, 16 * k, 16);
+		close(fd);
+	}
+	srv_stop(v, NULL);
+	assert_int_equal(egd_get_stats(v->s, 1, &st, NULL), 0);
+	assert_int_equal(st.bytes_served, 16);
+	assert_int_equal(egd_get_stats(v->s, 2, &st, NULL), -1);
+	srv_free(v);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(placeholder) };
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_level),
+		cmocka_unit_test(test_read_nonblocking),
+		cmocka_unit_test(test_read_blocking_fifo),
+		cmocka_unit_test(test_write_discarded),
+		cmocka_unit_test(test_pid),
+		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_many_clients),
+		cmocka_unit_test(test_never_reads),
+		cmocka_unit_test(test_garbage_and_truncated),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_source_failure),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_socket_file),
+		cmocka_unit_test(test_symlink_refused),
+		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_tcp),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("test_egd", LOG_DEST_STDERR, 0);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,20 +10,23 @@
  * A broken property aborts, which both libFuzzer and the replay report.
  *
  * Built with -fsanitize=fuzzer and -DHRNG_LIBFUZZER it is a libFuzzer
- * binary.  Without, main() replays every file named on the command line,
- * and every file in every directory named there (the seed corpus in
- * tests/fuzz/corpus-egd, and crashes found later), so `make check` runs
- * the corpus under the ordinary compiler.
+ * binary.  Without, replay.h's main() replays the seed corpus
+ * tests/fuzz/corpus-egd (or the directory given as argv[1]) with TAP
+ * output, so `make check` runs the corpus under the ordinary compiler.
+ *
+ * libFuzzer build, from a configured build directory:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHRNG_LIBFUZZER \
+ *     -I. -I$srcdir/src $srcdir/tests/fuzz/egd_fuzz.c $srcdir/src/egd.c \
+ *     $srcdir/src/log.c $srcdir/src/util.c -o egd-fuzz
+ *   ./egd-fuzz -max_total_time=60 CORPUS-COPY $srcdir/tests/fuzz/corpus-egd
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "egd.h"
 
@@ -138,71 +141,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef HRNG_LIBFUZZER
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long len;
-
-	if (!f || fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) < 0 || !(buf = malloc((size_t)len + 1)) ||
-	    fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		fprintf(stderr, "egd_fuzz: cannot read %s\n", path);
-		if (f)
-			fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
-	free(buf);
-	return 0;
-}
-
-static int replay_dir(const char *dir, unsigned *count)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[4096];
-	int rc = 0;
-
-	if (!d) {
-		fprintf(stderr, "egd_fuzz: cannot open %s\n", dir);
-		return -1;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (replay_file(path) < 0)
-			rc = -1;
-		else
-			(*count)++;
-	}
-	closedir(d);
-	return rc;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned count = 0;
-	struct stat st;
-	int i, rc = 0;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s CORPUS-DIR-OR-FILE...\n", argv[0]);
-		return 2;
-	}
-	for (i = 1; i < argc; i++) {
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-			rc |= replay_dir(argv[i], &count);
-		else if (replay_file(argv[i]) == 0)
-			count++;
-		else
-			rc = -1;
-	}
-	printf("egd_fuzz: %u inputs replayed%s\n", count, rc ? ", some unreadable" : "");
-	return rc ? 1 : 0;
-}
-#endif
+#define CORPUS "corpus-egd"
+#include "replay.h"
