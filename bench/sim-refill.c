@@ -211,7 +211,7 @@ static void run(const struct sim_opts *o, struct generator *g, struct outcome *o
 				 .initial_avail = KERNEL_OLD_POOLSIZE,
 				 .end_ns = (uint64_t)(o->seconds * SEC_NS),
 				 .stop = &stop, .real_time_counts = true };
-	struct feeder_config fc = { .write_set = true, .write_bits = (int)o->threshold,
+	struct feeder_config fc = { .feed = true, .write_set = true, .write_bits = (int)o->threshold,
 				    .interval_s = 60, .credit_per_byte = o->credit };
 	struct feeder_signals sig = { .stop = &stop };
 	struct kernel_info info;
@@ -226,7 +226,7 @@ static void run(const struct sim_opts *o, struct generator *g, struct outcome *o
 	}
 	cpu0 = cpu_ns_now();
 	t0 = monotonic_ns();
-	out->status = feeder_run(&k, &info, g, &fc, &sig, &out->fs, NULL, NULL);
+	out->status = feeder_run(&k, &info, g, &fc, &sig, &out->fs, NULL, NULL, NULL);
 	out->wall_ns = monotonic_ns() - t0;
 	out->cpu_ns = cpu_ns_now() - cpu0;
 	out->virt_ns = kernel_sim_now(sim);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conditioner.h"
@@ -30,6 +31,8 @@ struct feeder {
 	struct kernel_info info;
 	feeder_hook hook;
 	void *hook_arg;
+	const struct feeder_io *io;
+	struct pollfd *fds;      /* io->max_fds of them */
 	bool started;            /* the first refill or injection is done */
 	int threshold;           /* old pool: write_wakeup_threshold at start */
 	uint64_t last_read;      /* when seeds were last taken (now_ns) */
@@ -141,6 +144,46 @@ static int give_failed(int r)
 	return 1;
 }
 
+/* ------------------------------------------------------------ waiting */
+
+/* The one place the daemon sleeps: until the kernel wakes writers (if
+ * want_writable), the deadline (UINT64_MAX: none), or a signal (-EINTR);
+ * io's events are served on the way without returning. */
+static int feeder_wait(struct feeder *f, bool want_writable, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = f->k->now_ns(f->k);
+		int64_t timeout = deadline == UINT64_MAX ? -1 :
+				  (int64_t)(deadline > now ? deadline - now : 0);
+		size_t n = 0;
+		int w;
+
+		if (f->io)
+			n = f->io->pollfds(f->io->arg, f->fds, f->io->max_fds, &timeout, now);
+		w = f->k->wait(f->k, want_writable, f->fds, n, timeout);
+		f->st->wakeups++;
+		if (n && w >= 0)
+			f->io->dispatch(f->io->arg, f->fds, n, f->k->now_ns(f->k));
+		if (w < 0 || w == WAIT_WRITABLE)
+			return w;
+		if (deadline != UINT64_MAX && f->k->now_ns(f->k) >= deadline)
+			return WAIT_TIMEOUT;
+	}
+}
+
+/* --no-kernel: only the io (EGD) is served. */
+static int run_serve(struct feeder *f)
+{
+	for (;;) {
+		int w = feeder_wait(f, false, UINT64_MAX);
+
+		if (w == -EINTR)
+			return -EINTR;
+		if (w < 0)
+			return give_failed(w);
+	}
+}
+
 /* ------------------------------------------------------------ old pool */
 
 /*
@@ -240,9 +283,8 @@ static int run_old(struct feeder *f)
 			return r;
 	}
 	for (;;) {
-		int w = f->k->wait(f->k, true, NULL, 0, -1);
+		int w = feeder_wait(f, true, UINT64_MAX);
 
-		f->st->wakeups++;
 		if (w == -EINTR)
 			return -EINTR;
 		if (w < 0)
@@ -295,12 +337,9 @@ static int run_new(struct feeder *f)
 		f->next = f->k->now_ns(f->k) + period;
 	}
 	for (;;) {
-		uint64_t now = f->k->now_ns(f->k);
-		int64_t timeout = period == 0 ? -1 : (int64_t)(f->next > now ? f->next - now : 0);
 		bool early = f->k->crng_ready(f->k) == 0;
-		int w = f->k->wait(f->k, early, NULL, 0, timeout);
+		int w = feeder_wait(f, early, period ? f->next : UINT64_MAX);
 
-		f->st->wakeups++;
 		if (w == -EINTR)
 			return -EINTR;
 		if (w < 0)
@@ -322,8 +361,13 @@ static int run_new(struct feeder *f)
 
 static void log_stats(struct feeder *f)
 {
-	struct gen_stats gs;
+	struct gen_stats gs = { 0 };
 
+	if (!f->g) {                     /* --no-kernel: the io reports */
+		log_info("statistics: %llu wake-ups; the kernel is not fed",
+			 (unsigned long long)f->st->wakeups);
+		return;
+	}
 	gen_get_stats(f->g, &gs);
 	log_info("statistics: %s; %llu wake-ups, %llu refills, %llu RNDADDENTROPY "
 		 "(%llu failed), %llu bytes and %llu bits given; generator: %llu bytes, "
@@ -339,30 +383,57 @@ static void log_stats(struct feeder *f)
 
 /* ------------------------------------------------------------ the loop */
 
+static int feeder_loop(struct feeder *f, char *status, size_t len);
+
 int feeder_run(struct kernel *k, const struct kernel_info *info, struct generator *g,
 	       const struct feeder_config *cfg, const struct feeder_signals *sig,
-	       struct feeder_stats *st, feeder_hook hook, void *hook_arg)
+	       struct feeder_stats *st, const struct feeder_io *io,
+	       feeder_hook hook, void *hook_arg)
 {
 	struct feeder f = { .k = k, .g = g, .cfg = cfg, .sig = sig, .st = st,
-			    .info = *info, .hook = hook, .hook_arg = hook_arg };
+			    .info = *info, .hook = hook, .hook_arg = hook_arg, .io = io };
 	char status[160];
 	int r;
 
-	memset(st, 0, sizeof(*st));
-	f.threshold = f.info.pool == POOL_OLD && f.info.write_threshold > 0 ?
-		      f.info.write_threshold : 0;
-	snprintf(status, sizeof(status), "feeding the %s", kernel_pool_name(f.info.pool));
-	if (hook)
-		hook(hook_arg, status);
+	if (io) {
+		f.fds = calloc(io->max_fds ? io->max_fds : 1, sizeof(*f.fds));
+		if (!f.fds) {
+			log_errx("out of memory");
+			return 1;
+		}
+	}
+	r = feeder_loop(&f, status, sizeof(status));
+	free(f.fds);
+	return r;
+}
+
+static int feeder_loop(struct feeder *f, char *status, size_t len)
+{
+	int r;
+
+	memset(f->st, 0, sizeof(*f->st));
+	f->threshold = f->info.pool == POOL_OLD && f->info.write_threshold > 0 ?
+		       f->info.write_threshold : 0;
+	if (f->cfg->feed)
+		snprintf(status, len, "feeding the %s", kernel_pool_name(f->info.pool));
+	else
+		snprintf(status, len, "serving EGD only; the kernel is not fed");
+	if (f->hook)
+		f->hook(f->hook_arg, status);
 	for (;;) {
-		r = f.info.pool == POOL_OLD ? run_old(&f) : run_new(&f);
+		if (!f->cfg->feed)
+			r = run_serve(f);
+		else
+			r = f->info.pool == POOL_OLD ? run_old(f) : run_new(f);
 		if (r != -EINTR)
 			return r;
-		if (*sig->stop)
-			return 128 + (int)*sig->stop;
-		if (sig->usr1 && *sig->usr1) {
-			*sig->usr1 = 0;
-			log_stats(&f);
+		if (*f->sig->stop)
+			return 128 + (int)*f->sig->stop;
+		if (f->sig->usr1 && *f->sig->usr1) {
+			*f->sig->usr1 = 0;
+			log_stats(f);
+			if (f->io && f->io->log_stats)
+				f->io->log_stats(f->io->arg);
 		}
 	}
 }

@@ -14,7 +14,8 @@
  * tests; credit is credit_per_byte bits per byte (at most 8).  When the
  * generator fails, nothing more is credited: feeder_run() returns 1.
  *
- * The feeder blocks only in kernel->wait(); signals arrive there as -EINTR.
+ * The feeder blocks only in kernel->wait(), which also waits for io's fds
+ * (the EGD server); signals arrive there as -EINTR.
  */
 #ifndef HRNG_FEEDER_H
 #define HRNG_FEEDER_H
@@ -33,6 +34,7 @@ enum {
 };
 
 struct feeder_config {
+	bool feed;                      /* false (--no-kernel): serve io only */
 	bool write_set;                 /* -w given */
 	int write_bits;                 /* -w */
 	unsigned interval_s;            /* -T; 0 = no periodic injection */
@@ -54,8 +56,19 @@ struct feeder_signals {
 	volatile sig_atomic_t *usr1;    /* SIGUSR1 seen: log statistics */
 };
 
-/* Called with each line of statistics on SIGUSR1, and after start-up. */
+/* Called with a status line after start-up (sd_notify STATUS=). */
 typedef void (*feeder_hook)(void *arg, const char *what);
+
+/* Other work of the daemon's one loop (the EGD server): the fds to wait
+ * for and when to wake, then what woke.  max_fds bounds pollfds(). */
+struct feeder_io {
+	size_t max_fds;
+	size_t (*pollfds)(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			  uint64_t now_ns);
+	void (*dispatch)(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns);
+	void (*log_stats)(void *arg);
+	void *arg;
+};
 
 int kernel_detect(struct kernel *k, struct kernel_info *info);
 const char *kernel_pool_name(enum kernel_pool pool);
@@ -69,6 +82,7 @@ int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
  * when the generator or the kernel failed (logged). */
 int feeder_run(struct kernel *k, const struct kernel_info *info, struct generator *g,
 	       const struct feeder_config *cfg, const struct feeder_signals *sig,
-	       struct feeder_stats *st, feeder_hook hook, void *hook_arg);
+	       struct feeder_stats *st, const struct feeder_io *io,
+	       feeder_hook hook, void *hook_arg);
 
 #endif

@@ -37,6 +37,8 @@ enum {
 
 struct linux_ctx {
 	int fd;                 /* /dev/random */
+	struct pollfd *fds;     /* ours first, then the caller's extra ones */
+	size_t nfds;            /* room in fds */
 	char proc[PATH_MAX];    /* /proc/sys/kernel/random */
 	sigset_t waitmask;      /* mask while sleeping in ppoll() */
 	bool have_waitmask;
@@ -147,13 +149,19 @@ static int linux_wait(struct kernel *k, bool want_writable, struct pollfd *extra
 		      size_t nextra, int64_t timeout_ns)
 {
 	struct linux_ctx *c = ctx_of(k);
-	struct pollfd fds[1 + 64];
+	struct pollfd *fds;
 	struct timespec ts, *tsp = NULL;
 	size_t i, n = 0;
 	int r;
 
-	if (nextra > 64)
-		return -EINVAL;
+	if (1 + nextra > c->nfds) {
+		fds = realloc(c->fds, (1 + nextra) * sizeof(*fds));
+		if (!fds)
+			return -ENOMEM;
+		c->fds = fds;
+		c->nfds = 1 + nextra;
+	}
+	fds = c->fds;
 	if (want_writable)
 		fds[n++] = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
 	for (i = 0; i < nextra; i++)
@@ -188,6 +196,7 @@ static void linux_close(struct kernel *k)
 	if (c) {
 		if (c->fd >= 0)
 			close(c->fd);
+		free(c->fds);
 		free(c);
 	}
 	k->ctx = NULL;

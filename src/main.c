@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "collector.h"
 #include "cpu.h"
 #include "daemon.h"
+#include "egd.h"
 #include "feeder.h"
 #include "kernel.h"
 #include "privs.h"
@@ -244,7 +246,8 @@ static void notify_status(void *arg, const char *status)
 }
 
 /* Everything before the loop that needs privileges: the device, the
- * threshold.  Returns 0, or 1 after one line. */
+ * threshold.  Returns 0, or 1 after one line.  An EGD-only daemon opens
+ * the device too (its ppoll is the loop's) but needs no privilege. */
 static int daemon_open(struct kernel *k, struct kernel_info *info,
 		       const struct feeder_config *fc)
 {
@@ -254,6 +257,8 @@ static int daemon_open(struct kernel *k, struct kernel_info *info,
 		log_errx("%s", err);
 		return 1;
 	}
+	if (!fc->feed)
+		return kernel_detect(k, info) < 0 ? 1 : 0;
 	if (!privs_have_admin()) {
 		log_errx("CAP_SYS_ADMIN is needed to credit the kernel's pool "
 			 "(RNDADDENTROPY): run as root");
@@ -280,12 +285,80 @@ static void log_daemon_summary(const struct options *o, const struct cache_geom 
 		 specbuf[0] ? specbuf : "off", o->credit, kernel_pool_name(info->pool));
 }
 
+/* ------------------------------------------------------------ EGD */
+
+/* The EGD server's byte source: its own stream generator, made after the
+ * sockets (which are opened while privileges still allow a chgrp). */
+struct egd_glue {
+	struct egd_server *srv;
+	struct generator *g;
+};
+
+static int egd_glue_read(void *ctx, void *buf, size_t n)
+{
+	struct egd_glue *e = ctx;
+
+	return e->g ? gen_read(e->g, buf, n) : -EIO;
+}
+
+static size_t egd_io_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			     uint64_t now_ns)
+{
+	return egd_pollfds(((struct egd_glue *)arg)->srv, fds, max, timeout_ns, now_ns);
+}
+
+static void egd_io_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
+{
+	egd_dispatch(((struct egd_glue *)arg)->srv, fds, n, now_ns);
+}
+
+static void egd_io_stats(void *arg)
+{
+	egd_log_stats(((struct egd_glue *)arg)->srv);
+}
+
+/* Open the listeners of --egd.  Returns 0, or 1 after one line. */
+static int egd_open(const struct options *o, struct egd_glue *e)
+{
+	struct egd_listener_cfg l[OPT_EGD_MAX];
+	struct egd_config ec = {
+		.listeners = l, .nlisteners = o->n_egd, .unix_mode = o->egd_mode,
+		.unix_gid = (gid_t)-1, .rate = o->egd_rate, .burst = o->egd_burst,
+		.max_clients = o->egd_clients,
+	};
+	char err[256];
+	unsigned i;
+
+	for (i = 0; i < o->n_egd; i++)
+		l[i].spec = o->egd[i];
+	if (o->egd_group) {
+		struct group *gr = getgrnam(o->egd_group);
+
+		if (!gr) {
+			log_errx("--egd-group: no group '%s'", o->egd_group);
+			return 1;
+		}
+		ec.unix_gid = gr->gr_gid;
+	}
+	if (egd_server_new(&e->srv, &ec, egd_glue_read, e, err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the daemon */
+
 static int run_daemon(const struct options *o, const struct cache_geom *geom)
 {
-	struct feeder_config fc = { .write_set = o->write_set, .write_bits = (int)o->write_bits,
-				    .interval_s = o->interval, .credit_per_byte = o->credit,
-				    .once = o->once };
+	struct feeder_config fc = { .feed = !o->no_kernel, .write_set = o->write_set,
+				    .write_bits = (int)o->write_bits, .interval_s = o->interval,
+				    .credit_per_byte = o->credit, .once = o->once };
 	struct feeder_signals sig = { .stop = &stop_signal, .usr1 = &usr1_signal };
+	struct egd_glue egd = { 0 };
+	struct feeder_io io = { .pollfds = egd_io_pollfds, .dispatch = egd_io_dispatch,
+				.log_stats = egd_io_stats, .arg = &egd };
+	bool serve = o->n_egd > 0 && !o->once;
 	struct gen_config gc;
 	struct feeder_stats st;
 	struct kernel_info info;
@@ -294,17 +367,25 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	bool detach = !o->foreground && !o->once;
 	int ready = -1, status = 1;
 
-	if (daemon_open(&k, &info, &fc))
+	if (o->no_kernel && !serve) {
+		log_errx("--no-kernel: nothing left to do without --egd");
+		return 1;
+	}
+	if (daemon_open(&k, &info, &fc) || (serve && egd_open(o, &egd)))
 		goto out;
 	if (detach && (ready = daemon_fork(o->pidfile)) < 0)
 		goto out;
 	block_daemon_signals(&k);
-	if (privs_drop() < 0)
+	if (privs_drop(fc.feed) < 0)
 		goto out;
 	gen_config_from(&gc, o, geom, &o->spec);
 	gc.output = GEN_SEEDS;
-	if (gen_new(&g, &gc) < 0)
+	if (fc.feed && gen_new(&g, &gc) < 0)
 		goto out;
+	gc.output = GEN_STREAM;
+	if (serve && gen_new(&egd.g, &gc) < 0)
+		goto out;
+	io.max_fds = serve ? egd_max_pollfds(egd.srv) : 0;
 	if (privs_seccomp() < 0)
 		goto out;
 	if (log_verbose(VERB_SUMMARY))
@@ -312,11 +393,14 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	notify("READY=1");
 	daemon_ready(ready, 0);
 	ready = -1;
-	status = feeder_run(&k, &info, g, &fc, &sig, &st, notify_status, NULL);
+	status = feeder_run(&k, &info, g, &fc, &sig, &st, serve ? &io : NULL,
+			    notify_status, NULL);
 	if (status > 128)
 		log_notice("stopped by signal %d", status - 128);
 out:
 	daemon_ready(ready, 1);
+	egd_server_free(egd.srv);
+	gen_free(egd.g);
 	gen_free(g);
 	if (k.close)
 		k.close(&k);

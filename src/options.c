@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
@@ -143,6 +144,12 @@ enum {
 	LONG_RAW_SAMPLES = 256,   /* getopt codes of the long-only options: */
 	LONG_PROGRESS,            /* above every char a short option can be */
 	LONG_CREDIT,
+	LONG_EGD,
+	LONG_EGD_RATE,
+	LONG_EGD_CLIENTS,
+	LONG_EGD_MODE,
+	LONG_EGD_GROUP,
+	LONG_NO_KERNEL,
 };
 
 #define NO_FIELD SIZE_MAX
@@ -289,6 +296,72 @@ static int parse_command(const struct opt_row *row, const char *arg,
 	return 0;
 }
 
+/* --egd: unlike every other option, each one adds a listener (several
+ * sockets at once is the point); the form is checked here, the address
+ * when the server opens it. */
+static int parse_egd(const struct opt_row *row, const char *arg, struct value_ctx *v)
+{
+	(void)row;
+	if (!((strncmp(arg, "unix:", 5) == 0 && arg[5]) ||
+	      (strncmp(arg, "tcp:", 4) == 0 && arg[4])))
+		return fail(v, "%s: invalid listener '%s' (unix:PATH or tcp:[HOST:]PORT)",
+			    v->name, arg);
+	if (v->o->n_egd == OPT_EGD_MAX)
+		return fail(v, "%s: at most %d listeners ('%s' is one too many)",
+			    v->name, OPT_EGD_MAX, arg);
+	v->o->egd[v->o->n_egd++] = arg;
+	return 0;
+}
+
+/* --egd-rate=BYTES[/BURST], each a size (k/m suffixes). */
+static int parse_rate(const struct opt_row *row, const char *arg, struct value_ctx *v)
+{
+	char head[64];
+	const char *slash = strchr(arg, '/');
+	size_t len = slash ? (size_t)(slash - arg) : strlen(arg);
+	uint64_t rate, burst = 0;
+
+	(void)row;
+	if (len == 0 || len >= sizeof(head))
+		goto bad;
+	memcpy(head, arg, len);
+	head[len] = '\0';
+	if (opt_parse_size(head, &rate) < 0 || (slash && opt_parse_size(slash + 1, &burst) < 0))
+		goto bad;
+	if (slash && burst == 0)
+		goto bad;
+	v->o->egd_rate = rate;
+	v->o->egd_burst = burst;
+	return 0;
+bad:
+	return fail(v, "%s: invalid rate '%s' (BYTES[/BURST], sizes with k/m suffixes)",
+		    v->name, arg);
+}
+
+static int parse_octal(const struct opt_row *row, const char *arg, struct value_ctx *v)
+{
+	char *end;
+	unsigned long n;
+
+	if (*arg < '0' || *arg > '7')
+		goto bad;
+	n = strtoul(arg, &end, 8);
+	if (*end || n > row->max)
+		goto bad;
+	*FIELD(v->o, row, unsigned) = (unsigned)n;
+	return 0;
+bad:
+	return fail(v, "%s: invalid mode '%s' (octal, 0 to %o)", v->name, arg, row->max);
+}
+
+static int parse_name(const struct opt_row *row, const char *arg, struct value_ctx *v)
+{
+	if (*arg == '\0')
+		return fail(v, "%s: invalid name '' (empty)", v->name);
+	*FIELD(v->o, row, const char *) = arg;
+	return 0;
+}
+
 /* ------------------------------------------------------------ the table
  *
  * Every option once: getopt's short and long tables, the value parsing and
@@ -343,6 +416,18 @@ static const struct opt_row opt_table[] = {
 	  "progress on stderr in file modes" },
 	{ LONG_CREDIT, "credit", "BITS", parse_unsigned, 0, OPT_CREDIT_MAX, F(credit), NO_FIELD,
 	  "bits credited per byte given to the kernel (default 8)" },
+	{ LONG_EGD, "egd", "LISTEN", parse_egd, 0, 0, F(egd), NO_FIELD,
+	  "EGD socket: unix:PATH or tcp:[HOST:]PORT; repeat for more" },
+	{ LONG_EGD_RATE, "egd-rate", "BYTES[/BURST]", parse_rate, 0, 0, F(egd_rate), NO_FIELD,
+	  "per EGD client, bytes/s (default unlimited)" },
+	{ LONG_EGD_CLIENTS, "egd-clients", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
+	  F(egd_clients), NO_FIELD, "most EGD clients at once per listener (default 64)" },
+	{ LONG_EGD_MODE, "egd-mode", "OCTAL", parse_octal, 0, 0777, F(egd_mode), NO_FIELD,
+	  "mode of EGD UNIX sockets (default 0600)" },
+	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
+	  "group of EGD UNIX sockets (e.g. libvirt-qemu)" },
+	{ LONG_NO_KERNEL, "no-kernel", NULL, parse_flag, 0, 0, F(no_kernel), NO_FIELD,
+	  "serve EGD only; feed nothing to the kernel" },
 };
 
 #undef F
@@ -559,6 +644,8 @@ void opt_defaults(struct options *o)
 		.interval = OPT_INTERVAL_DEFAULT,
 		.threads = 1,
 		.credit = OPT_CREDIT_MAX,
+		.egd_clients = OPT_EGD_CLIENTS_DEFAULT,
+		.egd_mode = OPT_EGD_MODE_DEFAULT,
 	};
 }
 
@@ -617,7 +704,7 @@ static void usage_row(FILE *f, const struct opt_row *r, struct options *d)
 		 has_short ? '-' : ' ', has_short ? r->val : ' ',
 		 has_short ? ',' : ' ',
 		 r->name, r->metavar ? "=" : "", r->metavar ? r->metavar : "");
-	if (r->max)
+	if (r->max && r->parse == parse_unsigned)
 		snprintf(range, sizeof(range), "(default %u; %u..%u)",
 			 *FIELD(d, r, unsigned), r->min, r->max);
 	len = fprintf(f, "  %-*s %s", USAGE_LEFT, left, r->help);

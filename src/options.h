@@ -32,6 +32,10 @@ enum {
 	OPT_THREADS_MAX      = 64,      /* -t */
 	OPT_WRITE_MAX        = 4096,    /* -w bits: the largest pool there has been */
 	OPT_CREDIT_MAX       = 8,       /* --credit: a byte carries at most 8 bits */
+	OPT_EGD_MAX          = 8,       /* --egd listeners */
+	OPT_EGD_CLIENTS_DEFAULT = 64,
+	OPT_EGD_CLIENTS_MAX  = 1024,
+	OPT_EGD_MODE_DEFAULT = 0600,
 	OPT_VERBOSE_ALL      = 0xffff,  /* -v -1: every bit of the mask */
 	OPT_RAW_SAMPLES_DEFAULT = 1000000, /* --raw-samples without -n */
 };
@@ -76,6 +80,14 @@ struct options {
 	const char *raw_samples; /* --raw-samples=FILE, "-" = stdout */
 	bool progress;           /* --progress */
 	unsigned credit;         /* --credit: bits per byte given to the kernel */
+	const char *egd[OPT_EGD_MAX];  /* --egd=unix:PATH | tcp:[HOST:]PORT; each adds one */
+	unsigned n_egd;
+	uint64_t egd_rate;       /* --egd-rate: bytes/s per client, 0 = unlimited */
+	uint64_t egd_burst;      /* ... /BURST bytes, 0 = one second's worth */
+	unsigned egd_clients;    /* --egd-clients */
+	unsigned egd_mode;       /* --egd-mode, octal */
+	const char *egd_group;   /* --egd-group, NULL = leave */
+	bool no_kernel;          /* --no-kernel: serve EGD only, feed nothing */
 	bool version;            /* -V */
 	bool help;               /* -h */
 };

@@ -19,12 +19,13 @@ bool privs_have_admin(void)
 	return capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) != 0;
 }
 
-int privs_drop(void)
+int privs_drop(bool keep_admin)
 {
 	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SYS_ADMIN) < 0 ||
+	if ((keep_admin &&
+	     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SYS_ADMIN) < 0) ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
-		log_errx("cannot drop capabilities other than CAP_SYS_ADMIN");
+		log_errx("cannot drop capabilities");
 		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -37,8 +38,9 @@ int privs_drop(void)
 /*
  * What the daemon does after start-up, and so all it may do: compute,
  * allocate, sleep in ppoll, talk to the kernel's pool through two ioctls,
- * read the clock, log (syslog socket or stderr), tell systemd, handle
- * signals, remove its pidfile and exit.  Anything else fails with EPERM
+ * serve EGD clients on sockets opened before, read the clock, log (syslog
+ * socket or stderr), tell systemd, handle signals, remove its pidfile and
+ * socket files, and exit.  Anything else fails with EPERM
  * (not a kill: a missing entry shows up as a logged error, which is how
  * haveged's unit, with no error number, came to kill it on ARM).
  */
@@ -56,6 +58,8 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(tgkill),
 	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	/* the EGD server */
+	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(getsockname), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(fcntl), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 	SCMP_SYS(unlink), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };

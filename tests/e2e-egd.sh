@@ -1,2 +1,116 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# e2e-egd.sh - the daemon's EGD server (--egd): every command over a real
+# socket, EGD-only without privileges, alongside the kernel feed as root,
+# socket files (mode, stale, symlink, removal), TCP on loopback, SIGUSR1.
+. "$top_srcdir/tests/tap.sh"
+
+command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the test client)"
+work=$(mktemp -d) || exit 99
+chmod 1777 "$work"          # the unprivileged daemon makes its sockets here
+pid=""
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work" || exit 99
+client() { timeout 30 python3 "$top_srcdir/tests/egd/client.py" "$@"; }
+
+# Unprivileged where we can: as nobody when root, else as ourselves.
+# (a command prefix, not a function: $! must be the daemon itself)
+asuser=""
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	asuser="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
+fi
+
+wait_for() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# --- EGD only, no privilege
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/egd.sock" --egd-mode=0666 2>only.log &
+pid=$!
+check "EGD-only daemon starts without privileges" wait_for only.log "serving EGD only"
+check "socket created with --egd-mode 0666" sh -c "[ \"\$(stat -c %a '$work/egd.sock')\" = 666 ]"
+client "$work/egd.sock" read 64 read 255 nb 16 pid level write 10 read 1 >out.txt
+check "0x02 64: exactly 64 bytes" grep -q "^read 64 " out.txt
+check "0x02 255: exactly 255 bytes" grep -q "^read 255 " out.txt
+check "0x01 16: up to 16 bytes with a count" grep -Eq "^nb ([0-9]|1[0-6])$" out.txt
+check "0x04: the daemon's PID" grep -qx "pid $pid" out.txt
+check "0x00: a level in bits" grep -Eq "^level [0-9]+$" out.txt
+check "0x03 consumed, connection still served" grep -q "^read 1 " out.txt
+a=$(client "$work/egd.sock" read 64 | cut -d' ' -f3)
+b=$(client "$work/egd.sock" read 64 | cut -d' ' -f3)
+check "two reads differ" [ "$a" != "$b" ]
+client "$work/egd.sock" garbage >garb.txt
+check "an unknown command closes the connection" grep -qx closed garb.txt
+client "$work/egd.sock" read 32 >after.txt
+check "the daemon serves on after a protocol error" grep -q "^read 32 " after.txt
+grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/$pid/status >status.txt
+check "EGD-only: no capabilities at all" grep -q "^CapEff:.*0000000000000000$" status.txt
+check "EGD-only: seccomp filter installed" grep -q "^Seccomp:.*2$" status.txt
+kill -USR1 "$pid"
+check "SIGUSR1: per-listener statistics with the protocol error" \
+	wait_for only.log "egd unix:$work/egd.sock: .* 1 protocol errors"
+kill -TERM "$pid"; wait "$pid"; st=$?; pid=""
+check "SIGTERM: status 143" [ "$st" -eq 143 ]
+check "socket file removed on exit" [ ! -e "$work/egd.sock" ]
+
+# --- a stale socket file from a crash is replaced: crash one (SIGKILL)
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/stale.sock" 2>crash.log &
+pid=$!
+wait_for crash.log "serving EGD only"
+kill -KILL "$pid"; wait "$pid"; pid=""
+check "a crashed daemon leaves its socket file" [ -S "$work/stale.sock" ]
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/stale.sock" 2>stale.log &
+pid=$!
+check "stale socket replaced" wait_for stale.log "serving EGD only"
+client "$work/stale.sock" read 16 >stale.txt
+check "stale socket: served" grep -q "^read 16 " stale.txt
+kill -TERM "$pid"; wait "$pid"; pid=""
+
+# --- a symlink (or any non-socket) at the path is refused, never followed
+ln -s "$work/target" "$work/link.sock"
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/link.sock" 2>link.log
+st=$?
+check "symlink at the socket path: status 1" [ "$st" -eq 1 ]
+check "symlink: one line" [ "$(wc -l <link.log)" -eq 1 ]
+check "symlink target not created" [ ! -e "$work/target" ]
+check "symlink left alone" [ -L "$work/link.sock" ]
+
+# --- TCP on loopback
+port=$((20000 + $$ % 20000))
+$asuser "$HRNG" -F --no-kernel --egd=tcp:127.0.0.1:$port 2>tcp.log &
+pid=$!
+if wait_for tcp.log "serving EGD only"; then
+	client 127.0.0.1:$port read 64 >tcp.txt
+	check "tcp:127.0.0.1: 0x02 64 served" grep -q "^read 64 " tcp.txt
+else
+	fail "tcp listener did not start: $(cat tcp.log)"
+fi
+kill -TERM "$pid" 2>/dev/null; wait "$pid"; pid=""
+
+# --- option errors
+"$HRNG" --no-kernel 2>nk.txt
+st=$?
+check "--no-kernel without --egd: status 1, one line" \
+	sh -c "[ $st -eq 1 ] && [ \"\$(wc -l <nk.txt)\" -eq 1 ]"
+
+# --- as root: the kernel feed and EGD in one loop
+if [ "$(id -u)" -eq 0 ]; then
+	"$HRNG" -F -v 64 -T 1 --egd=unix:"$work/both.sock" 2>both.log &
+	pid=$!
+	check "kernel feed and EGD together: feeding" wait_for both.log "feeding the"
+	client "$work/both.sock" read 64 >both.txt
+	check "kernel feed and EGD together: served" grep -q "^read 64 " both.txt
+	check "kernel feed and EGD together: RNDADDENTROPY goes on" wait_for both.log "RNDADDENTROPY"
+	grep "^CapEff:" /proc/$pid/status >caps.txt
+	check "kernel feed and EGD: CAP_SYS_ADMIN only" grep -q "0000000000200000$" caps.txt
+	kill -TERM "$pid"; wait "$pid"; st=$?; pid=""
+	check "kernel feed and EGD: status 143" [ "$st" -eq 143 ]
+else
+	skip "not root: no kernel feed"
+fi
+
+done_testing

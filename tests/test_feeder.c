@@ -39,7 +39,7 @@ static struct scenario base(enum kernel_pool pool, uint64_t end_s)
 {
 	struct scenario sc = {
 		.sim = { .pool = pool, .end_ns = end_s * SEC, .stop = &stop },
-		.fc = { .interval_s = 60, .credit_per_byte = 8 },
+		.fc = { .feed = true, .interval_s = 60, .credit_per_byte = 8 },
 	};
 	return sc;
 }
@@ -69,7 +69,7 @@ static void run(struct scenario *sc)
 	assert_int_equal(kernel_detect(&k, &info), 0);
 	if (sc->fc.write_set)
 		assert_int_equal(feeder_set_threshold(&k, &info, &sc->fc), 0);
-	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, NULL, NULL);
+	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, NULL, NULL, NULL);
 	sc->ss = *kernel_sim_stats(sim);
 	sc->avail = kernel_sim_avail(sim);
 	sc->now = kernel_sim_now(sim);
