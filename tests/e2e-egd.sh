@@ -5,12 +5,13 @@
 . "$top_srcdir/tests/tap.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the test client)"
+client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py   # before we cd away
 work=$(mktemp -d) || exit 99
 chmod 1777 "$work"          # the unprivileged daemon makes its sockets here
 pid=""
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 99
-client() { timeout 30 python3 "$top_srcdir/tests/egd/client.py" "$@"; }
+client() { timeout 30 python3 "$client_py" "$@"; }
 
 # Unprivileged where we can: as nobody when root, else as ourselves.
 # (a command prefix, not a function: $! must be the daemon itself)
