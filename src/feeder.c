@@ -421,10 +421,15 @@ static int feeder_loop(struct feeder *f, char *status, size_t len)
 	if (f->hook)
 		f->hook(f->hook_arg, status);
 	for (;;) {
+		/* With --credit=0 nothing can fill the old pool: waiting for its
+		 * writer wake-ups would spin.  Mix in fresh seeds every -T
+		 * seconds instead, as on the new pool. */
 		if (!f->cfg->feed)
 			r = run_serve(f);
+		else if (f->info.pool == POOL_OLD && f->cfg->credit_per_byte > 0)
+			r = run_old(f);
 		else
-			r = f->info.pool == POOL_OLD ? run_old(f) : run_new(f);
+			r = run_new(f);
 		if (r != -EINTR)
 			return r;
 		if (*f->sig->stop)

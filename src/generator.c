@@ -122,9 +122,13 @@ static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
 	struct generator *g = l->g;
 
 	for (;;) {
+		uint64_t t0 = log_verbose(VERB_FILLS) ? monotonic_ns() : 0;
 		size_t n = collector_fill(l->col, walk, g->fill_words, deltas);
 		unsigned fail = health_insert(&l->health, deltas, n);
 
+		if (t0)
+			log_info("fill: %zu words, %zu samples in %.3f ms", g->fill_words, n,
+				 (double)(monotonic_ns() - t0) / 1e6);
 		pthread_mutex_lock(&g->lock);
 		g->stats.samples += n;
 		g->stats.walk_bytes += g->fill_words * 4;

@@ -3,7 +3,7 @@
  *   RUN_INFO   -r 1: print the configuration and tuning, exit 0
  *   RUN_RAW    --raw-samples: raw timer deltas for SP 800-90B assessment
  *   RUN_FILE   -n / -r > 1: conditioned bytes to a file or stdout
- *   RUN_DAEMON feed the kernel (not in this release: see doc/)
+ *   RUN_DAEMON feed the kernel and/or serve EGD (run_daemon())
  *
  * Start-up and configuration errors are one line on stderr and exit status
  * 1 before anything is written.
@@ -180,6 +180,17 @@ static void log_summary(const struct options *o, const struct cache_geom *geom,
 		 specbuf[0] ? specbuf : "off", o->threads);
 }
 
+/* -v 8: the walk's layout; -v 16: where its code is. */
+static void log_layout(const struct collector_layout *l)
+{
+	if (log_verbose(VERB_LOOP))
+		log_info("walk: %u of %u copies run, %zu of %zu bytes of code, table %zu words%s",
+			 l->copies_run, l->copies_built, l->code_run, l->code_built,
+			 l->table_words, l->measured ? "" : " (layout unmeasured)");
+	if (log_verbose(VERB_CODE))
+		log_info("walk code at %p", l->code_start);
+}
+
 static int run_file(const struct options *o, const struct cache_geom *geom)
 {
 	const struct testspec *spec = &o->spec;
@@ -198,6 +209,12 @@ static int run_file(const struct options *o, const struct cache_geom *geom)
 	}
 	if (log_verbose(VERB_SUMMARY))
 		log_summary(o, geom, spec, g);
+	if (log_verbose(VERB_LOOP | VERB_CODE)) {
+		struct collector_layout l;
+
+		gen_get_layout(g, &l);
+		log_layout(&l);
+	}
 	st = filesink_run(filesink_gen_read, g, &fo, &stop_signal);
 	gen_free(g);
 	return st;
@@ -280,9 +297,10 @@ static void log_daemon_summary(const struct options *o, const struct cache_geom 
 	timer_measure(&ti);
 	testspec_format(&o->spec, specbuf, sizeof(specbuf));
 	log_info("havege-rngd %s: timer %s; data %u KB (%s), inst %u KB (%s); tests %s; "
-		 "credit %u bits/byte; kernel: %s", PACKAGE_VERSION, ti.name, geom->data_kb,
+		 "%s %u bits/byte; kernel: %s", PACKAGE_VERSION, ti.name, geom->data_kb,
 		 cpu_source_name(geom->data_src), geom->inst_kb, cpu_source_name(geom->inst_src),
-		 specbuf[0] ? specbuf : "off", o->credit, kernel_pool_name(info->pool));
+		 specbuf[0] ? specbuf : "off", o->no_kernel ? "not fed, credit would be" : "credit",
+		 o->credit, kernel_pool_name(info->pool));
 }
 
 /* ------------------------------------------------------------ EGD */
@@ -351,7 +369,9 @@ static int egd_open(const struct options *o, struct egd_glue *e)
 
 static int run_daemon(const struct options *o, const struct cache_geom *geom)
 {
-	struct feeder_config fc = { .feed = !o->no_kernel, .write_set = o->write_set,
+	/* -w 0 means "leave the threshold", as in haveged */
+	struct feeder_config fc = { .feed = !o->no_kernel,
+				    .write_set = o->write_set && o->write_bits > 0,
 				    .write_bits = (int)o->write_bits, .interval_s = o->interval,
 				    .credit_per_byte = o->credit, .once = o->once };
 	struct feeder_signals sig = { .stop = &stop_signal, .usr1 = &usr1_signal };
@@ -390,6 +410,12 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 		goto out;
 	if (log_verbose(VERB_SUMMARY))
 		log_daemon_summary(o, geom, &info);
+	if (log_verbose(VERB_LOOP | VERB_CODE)) {
+		struct collector_layout l;
+
+		gen_get_layout(g ? g : egd.g, &l);
+		log_layout(&l);
+	}
 	notify("READY=1");
 	daemon_ready(ready, 0);
 	ready = -1;
@@ -435,8 +461,9 @@ int main(int argc, char **argv)
 	if (timer_init() < 0)
 		return 1;
 	if (o.command) {
-		log_errx("-c/--command: havege-rngd has no command socket; "
-			 "for early boot run --once from the initramfs (see havege-rngd(8))");
+		log_errx("-c/--command: havege-rngd has no command socket; for early boot run "
+			 "--once from the initramfs or havege-rngd-once.service "
+			 "(see EARLY BOOT in havege-rngd(8))");
 		return 1;
 	}
 	install_signals();

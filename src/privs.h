@@ -3,10 +3,9 @@
  * RNDADDENTROPY checks CAP_SYS_ADMIN (in the initial user namespace) at
  * every call, so the daemon keeps exactly that capability and nothing else:
  *   privs_have_admin()  whether we hold CAP_SYS_ADMIN now
- *   privs_drop()        all capabilities but CAP_SYS_ADMIN (none at all
- *                       for an EGD-only daemon) gone, from the effective,
- *                       permitted, inheritable and bounding sets;
- *                       no-new-privileges set
+ *   privs_drop()        effective and permitted: CAP_SYS_ADMIN only (none
+ *                       at all for an EGD-only daemon); inheritable and
+ *                       bounding sets emptied; no-new-privileges set
  *   privs_seccomp()     a seccomp allow-list for the rest of the run, in
  *                       which ioctl is allowed only for RNDGETENTCNT and
  *                       RNDADDENTROPY; applied to every thread

@@ -86,7 +86,6 @@ struct srv {
 	char err[256];
 };
 
-static char dir[64];
 
 static void *srv_loop(void *arg)
 {
@@ -127,7 +126,7 @@ static int srv_open(struct srv *v, struct egd_config *cfg)
 	return 0;
 }
 
-/* One UNIX listener at dir/sock with the given limits. */
+/* One UNIX listener at test_dir/sock with the given limits. */
 static struct srv *srv_start(uint64_t rate, uint64_t burst, unsigned clients, size_t queue)
 {
 	struct srv *v = calloc(1, sizeof(*v));
@@ -137,7 +136,7 @@ static struct srv *srv_start(uint64_t rate, uint64_t burst, unsigned clients, si
 				  .rate = rate, .burst = burst,
 				  .max_clients = clients, .queue_max = queue };
 
-	snprintf(v->path, sizeof(v->path), "unix:%s/sock", dir);
+	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
 	if (srv_open(v, &cfg) < 0)
 		fail_msg("egd_server_new: %s", v->err);
 	return v;
@@ -228,22 +227,6 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* ---------------------------------------------------------------- fixtures */
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/hrng-egd.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 /* ---------------------------------------------------------------- parser */
 
@@ -588,7 +571,7 @@ static void test_source_failure(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(v->path, sizeof(v->path), "unix:%s/sock", dir);
+	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
 	v->src.fail_at = 20;
 	assert_int_equal(srv_open(v, &cfg), 0);
 	fd = client_unix(v->path);
@@ -710,7 +693,7 @@ static void test_socket_file(void **state)
 	int live;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/stale", dir);
+	snprintf(path, sizeof(path), "%s/stale", test_dir);
 	snprintf(spec, sizeof(spec), "unix:%s", path);
 	listen_unix(path, false);                  /* left behind by a "crash" */
 	assert_int_equal(try_new(spec, 0660, gid, err, sizeof(err), &s), 0);
@@ -739,8 +722,8 @@ static void test_symlink_refused(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(target, sizeof(target), "%s/precious", dir);
-	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(target, sizeof(target), "%s/precious", test_dir);
+	snprintf(link, sizeof(link), "%s/link", test_dir);
 	fd = open(target, O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "keep", 4), 4);
@@ -839,5 +822,5 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("test_egd", LOG_DEST_STDERR, 0);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

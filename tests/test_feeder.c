@@ -173,6 +173,24 @@ static void test_old_pool_overload(void **state)
 	assert_true(sc.st.bits <= sc.st.bytes * 8);
 }
 
+/* --credit=0 on a draining old pool: nothing can fill it, so no refills
+ * on wake-ups (they would spin); fresh seeds are mixed every -T seconds. */
+static void test_old_pool_no_credit(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 600);
+
+	(void)state;
+	sc.sim.initial_avail = 4096;
+	sc.sim.drain_bytes_per_s = 1024;
+	sc.fc.credit_per_byte = 0;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.ss.wake_writable, 0);
+	assert_int_equal(sc.st.add_calls, 10);            /* at 0, 60, ... 540 s */
+	assert_int_equal(sc.ss.credited_bits, 0);
+	assert_true(sc.st.wakeups <= 11);
+}
+
 /* -w: set on the old pool, capped at poolsize - 32; on the new pool it has
  * no effect and is not an error; a read-only /proc/sys is a warning. */
 static void test_write_threshold(void **state)
@@ -337,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_old_pool_idle),
 		cmocka_unit_test(test_old_pool_steady_drain),
 		cmocka_unit_test(test_old_pool_overload),
+		cmocka_unit_test(test_old_pool_no_credit),
 		cmocka_unit_test(test_write_threshold),
 		cmocka_unit_test(test_once),
 		cmocka_unit_test(test_signals),

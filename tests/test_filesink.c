@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "filesink.h"
 #include "log.h"
 
@@ -45,27 +47,10 @@ static int fake_read(void *ctx, void *buf, size_t n)
 	return 0;
 }
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/hrng-filesink.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static size_t entries(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(test_dir);
 	struct dirent *e;
 	size_t n = 0;
 
@@ -77,7 +62,7 @@ static size_t entries(void)
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	snprintf(buf, len, "%s/%s", test_dir, name);
 }
 
 static void test_exact_size_and_content(void **state)
@@ -222,13 +207,13 @@ static void test_closed_pipe_is_quiet_success(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_exact_size_and_content, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_failure_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure_keeps_old_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_after_last_byte_is_success, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exact_size_and_content, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_source_failure_leaves_nothing, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_failure_keeps_old_file, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_leaves_nothing, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_after_last_byte_is_success, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_full_device),
-		cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_directory, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_closed_pipe_is_quiet_success),
 	};
 

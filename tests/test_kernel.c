@@ -17,30 +17,13 @@
 #include "kernel.h"
 #include "testutil.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/hrng-kernel.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void put(const char *name, const char *text)
 {
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -53,9 +36,9 @@ static void test_refuses_symlink(void **state)
 	struct kernel k;
 
 	(void)state;
-	snprintf(link, sizeof(link), "%s/random", dir);
+	snprintf(link, sizeof(link), "%s/random", test_dir);
 	assert_int_equal(symlink("/dev/random", link), 0);
-	assert_int_equal(kernel_linux_open(&k, link, dir, err, sizeof(err)), -ELOOP);
+	assert_int_equal(kernel_linux_open(&k, link, test_dir, err, sizeof(err)), -ELOOP);
 	assert_non_null(strstr(err, "symbolic link"));
 }
 
@@ -66,15 +49,15 @@ static void test_refuses_other_files(void **state)
 
 	(void)state;
 	put("plain", "x");
-	snprintf(path, sizeof(path), "%s/plain", dir);
-	assert_int_equal(kernel_linux_open(&k, path, dir, err, sizeof(err)), -ENODEV);
+	snprintf(path, sizeof(path), "%s/plain", test_dir);
+	assert_int_equal(kernel_linux_open(&k, path, test_dir, err, sizeof(err)), -ENODEV);
 	assert_non_null(strstr(err, "not the kernel's random device"));
 	if (access("/dev/urandom", R_OK | W_OK) == 0) {
 		/* a character device, but 1:9 */
-		assert_int_equal(kernel_linux_open(&k, "/dev/urandom", dir, err, sizeof(err)),
+		assert_int_equal(kernel_linux_open(&k, "/dev/urandom", test_dir, err, sizeof(err)),
 				 -ENODEV);
 	}
-	assert_int_equal(kernel_linux_open(&k, "/nonexistent/random", dir, err, sizeof(err)),
+	assert_int_equal(kernel_linux_open(&k, "/nonexistent/random", test_dir, err, sizeof(err)),
 			 -ENOENT);
 }
 
@@ -91,7 +74,7 @@ static void test_detect(void **state)
 	put("poolsize", "4096\n");
 	put("write_wakeup_threshold", "896\n");
 	put("read_wakeup_threshold", "64\n");
-	assert_int_equal(kernel_linux_open(&k, NULL, dir, err, sizeof(err)), 0);
+	assert_int_equal(kernel_linux_open(&k, NULL, test_dir, err, sizeof(err)), 0);
 	assert_int_equal(kernel_detect(&k, &info), 0);
 	assert_int_equal(info.pool, POOL_OLD);
 	assert_int_equal(info.poolsize, 4096);
@@ -108,9 +91,9 @@ static void test_detect(void **state)
 	k.close(&k);
 
 	put("poolsize", "256\n");
-	snprintf(err, sizeof(err), "%s/read_wakeup_threshold", dir);
+	snprintf(err, sizeof(err), "%s/read_wakeup_threshold", test_dir);
 	unlink(err);
-	assert_int_equal(kernel_linux_open(&k, NULL, dir, err, sizeof(err)), 0);
+	assert_int_equal(kernel_linux_open(&k, NULL, test_dir, err, sizeof(err)), 0);
 	assert_int_equal(kernel_detect(&k, &info), 0);
 	assert_int_equal(info.pool, POOL_NEW);
 	assert_false(info.read_threshold);
@@ -138,9 +121,9 @@ static void test_this_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_refuses_symlink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_other_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_symlink, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_other_files, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_detect, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_this_kernel),
 	};
 
