@@ -690,7 +690,10 @@ static int start_threads(struct generator *g)
 {
 	unsigned i;
 
-	for (i = 0; i < g->nlanes; i++) {
+	/* The two-stage pipeline is for throughput (file, EGD).  The kernel
+	 * feed wants seeds now and then, and threads that wake for nothing
+	 * in between. */
+	for (i = 0; i < g->nlanes && g->cfg.output == GEN_STREAM; i++) {
 		struct lane *l = &g->lanes[i];
 
 		if (!l->online)
