@@ -13,8 +13,10 @@
 # ("gen": the real generator, the default; "-": a counter stream, which
 # measures the server alone).
 #
-# The server is tests/qemu/egd-serve, the EGD module in its own poll loop
-# as the daemon runs it, serving GEN_STREAM output.  Client threads and
+# The server is the daemon itself (SERVER=daemon, the default):
+# havege-rngd -F --no-kernel --egd=unix:SOCK, with its default online tests
+# (-o ta8bcb).  SERVER=serve uses tests/qemu/egd-serve instead, the EGD
+# module alone in a poll loop with SOURCE as its byte source.  Client threads and
 # the server share the machine's CPUs, so with more clients than CPUs the
 # latency includes the clients' own scheduling.
 #
@@ -27,8 +29,14 @@ die() { echo "${0##*/}: $*" >&2; exit 1; }
 
 build=${1:-.}
 serve=$build/tests/qemu/egd-serve
+daemon=$build/havege-rngd
 client=$build/bench/egd-client
-[ -x "$serve" ] || die "no $serve (make tests/qemu/egd-serve)"
+server=${SERVER:-daemon}
+if [ "$server" = daemon ]; then
+	[ -x "$daemon" ] || die "no $daemon (make havege-rngd)"
+else
+	[ -x "$serve" ] || die "no $serve (make tests/qemu/egd-serve)"
+fi
 [ -x "$client" ] || die "no $client (make bench/egd-client)"
 [ -x /usr/bin/time ] || die "missing /usr/bin/time (package time)"
 secs=${SECONDS_PER_ROW:-3}
@@ -44,10 +52,18 @@ trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; rm -rf "$tmp"' EXIT
 run_row() {
 	local n=$1 i=0
 	rm -f "$tmp/sock" "$tmp/ready"
-	/usr/bin/time -f %M -o "$tmp/rss" "$serve" "$tmp/sock" "$source" $((secs + 60)) \
-		>"$tmp/ready" 2>"$tmp/serve.err" &
-	while [ $i -lt 300 ] && ! grep -q ready "$tmp/ready"; do sleep 0.05; i=$((i + 1)); done
-	spid=$(awk '/ready/ { print $2 }' "$tmp/ready")
+	if [ "$server" = daemon ]; then
+		/usr/bin/time -f %M -o "$tmp/rss" "$daemon" -F --no-kernel --egd=unix:"$tmp/sock" \
+			--egd-clients=$((n + 8)) 2>"$tmp/serve.err" &
+		local tpid=$!
+		while [ $i -lt 300 ] && [ ! -S "$tmp/sock" ]; do sleep 0.05; i=$((i + 1)); done
+		spid=$(pgrep -P "$tpid")
+	else
+		/usr/bin/time -f %M -o "$tmp/rss" "$serve" "$tmp/sock" "$source" $((secs + 60)) \
+			>"$tmp/ready" 2>"$tmp/serve.err" &
+		while [ $i -lt 300 ] && ! grep -q ready "$tmp/ready"; do sleep 0.05; i=$((i + 1)); done
+		spid=$(awk '/ready/ { print $2 }' "$tmp/ready")
+	fi
 	[ -n "$spid" ] || { cat "$tmp/serve.err" >&2; die "the server did not start"; }
 	LINE=$("$client" "$tmp/sock" "$n" "$secs" "$len") || die "the client failed with $n clients"
 	kill "$spid"
@@ -59,7 +75,7 @@ run_row() {
 field() { echo "$LINE" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 echo "machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cpus, Linux $(uname -r)"
-echo "source: $source; $len-byte 0x02 requests; $secs s per row"
+echo "server: $server$( [ "$server" = daemon ] && echo " (havege-rngd --no-kernel --egd, -o ta8bcb)" || echo ", source $source"); $len-byte 0x02 requests; $secs s per row"
 printf '%8s %10s %11s %26s %10s %10s %9s %8s\n' clients req/s "aggr kB/s" \
 	"per-client kB/s min/med/max" "lat med us" "lat p99 us" "RSS KiB" starved
 verdict=""

@@ -20,7 +20,12 @@
 #include "log.h"
 #include "util.h"
 
-enum { FEEDER_STALE_NS = 1000000000 };   /* buffered seeds older: dropped */
+/* Seeds buffered longer than this are dropped, not given: what goes in is
+ * recent noise, and no seed waits in memory for hours on an idle host.
+ * Five minutes: an idle 5.18+ host injects every -T (60) s, and making
+ * seeds anew for each injection would cost a continuous test's worth of
+ * walk (about 0.9 MB, some 10 ms with cold caches) every minute. */
+enum { FEEDER_STALE_NS = 300ull * 1000000000 };
 
 struct feeder {
 	struct kernel *k;
@@ -95,9 +100,8 @@ int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
 /* Give n bytes of fresh seeds to the kernel (n a multiple of 32, at most
  * FEEDER_CALL_MAX), crediting credit_per_byte bits each.  Seeds left in
  * the generator from a read more than FEEDER_STALE_NS ago are dropped
- * first: what goes in is made from noise of the moment, and no seed waits
- * in memory for hours on an idle host.  Returns 0, or -EIO when the
- * generator failed, or the kernel's -errno. */
+ * first.  Returns 0, or -EIO when the generator failed, or the kernel's
+ * -errno. */
 static int give(struct feeder *f, size_t n)
 {
 	enum { ADD_TRIES = 8 };
