@@ -34,6 +34,34 @@ int filesink_gen_read(void *generator, void *buf, size_t n)
 	return gen_read(generator, buf, n);
 }
 
+static ssize_t gen_peek_fn(void *ctx, const uint8_t **p, size_t max)
+{
+	return gen_peek(ctx, p, max);
+}
+
+static void gen_consume_fn(void *ctx, size_t k)
+{
+	gen_consume(ctx, k);
+}
+
+struct filesink_source filesink_gen_source(struct generator *g)
+{
+	struct filesink_source src = { .read = filesink_gen_read, .peek = gen_peek_fn,
+				       .consume = gen_consume_fn, .ctx = g };
+	return src;
+}
+
+/* The next chunk of at most n bytes: *p points at it (in buf, or in the
+ * source's own memory for zero-copy); returns its length or -1. */
+static ssize_t next_chunk(const struct filesink_source *src, uint8_t *buf, size_t n,
+			  const uint8_t **p)
+{
+	if (src->peek)
+		return src->peek(src->ctx, p, n);
+	*p = buf;
+	return src->read(src->ctx, buf, n) < 0 ? -1 : (ssize_t)n;
+}
+
 /* Open the target.  A new or regular file goes through a temporary file
  * next to it (same file system, so rename() is atomic). */
 static int sink_open(struct sink *s)
@@ -146,7 +174,7 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 	return 0;
 }
 
-int filesink_run(filesink_read_fn read, void *ctx, const struct filesink_opts *o,
+int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
 		 volatile sig_atomic_t *stop)
 {
 	static uint8_t buf[FILESINK_CHUNK];
@@ -158,15 +186,20 @@ int filesink_run(filesink_read_fn read, void *ctx, const struct filesink_opts *o
 	s.start_ns = s.last_report_ns = monotonic_ns();
 	s.tty = isatty(STDERR_FILENO);
 	while (!*stop && (o->bytes == 0 || s.written < o->bytes)) {
-		size_t n = sizeof(buf);
+		size_t n = src->peek ? 4 * FILESINK_CHUNK : sizeof(buf);
+		const uint8_t *p;
+		ssize_t k;
 
 		if (o->bytes && o->bytes - s.written < n)
 			n = (size_t)(o->bytes - s.written);
-		if (read(ctx, buf, n) < 0) {
+		k = next_chunk(src, buf, n, &p);
+		if (k < 0) {
 			st = -1;
 			break;
 		}
-		st = sink_write(&s, buf, n, stop);
+		st = sink_write(&s, p, (size_t)k, stop);
+		if (src->peek)
+			src->consume(src->ctx, (size_t)k);     /* wipes them */
 		if (st != 0)
 			break;
 		if (o->progress)

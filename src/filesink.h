@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "generator.h"
 
@@ -28,12 +29,23 @@ struct filesink_opts {
 	bool progress;          /* report progress on stderr */
 };
 
-/* A source of bytes for the sink: the generator, or a test's stand-in. */
+/* A source of bytes for the sink: the generator, or a test's stand-in.
+ * read() copies n bytes into buf (0 or -1).  A source may also offer
+ * zero-copy peek()/consume() (see gen_peek()); then read() is unused. */
 typedef int (*filesink_read_fn)(void *ctx, void *buf, size_t n);
 
-int filesink_run(filesink_read_fn read, void *ctx, const struct filesink_opts *o,
+struct filesink_source {
+	filesink_read_fn read;
+	ssize_t (*peek)(void *ctx, const uint8_t **p, size_t max);
+	void (*consume)(void *ctx, size_t k);
+	void *ctx;
+};
+
+int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
 		 volatile sig_atomic_t *stop);
-/* filesink_read_fn over a struct generator. */
+/* filesink_read_fn over a struct generator (the EGD server uses it too). */
 int filesink_gen_read(void *generator, void *buf, size_t n);
+/* A filesink_source over a struct generator, zero-copy. */
+struct filesink_source filesink_gen_source(struct generator *g);
 
 #endif

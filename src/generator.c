@@ -4,6 +4,7 @@
  * Functions offered (see generator.h):
  *   gen_new()        build the lanes, warm up, run the start-up tests
  *   gen_read()       conditioned bytes that passed every covering test
+ *   gen_peek(), gen_consume()  the same without a copy
  *   gen_prefill()    have bytes released and waiting before they are asked for
  *   gen_discard()    drop what is released but unread (stale seeds)
  *   gen_get_stats()  counters for -v and SIGUSR1
@@ -92,6 +93,7 @@ struct generator {
 	struct lane *lanes;
 	unsigned nlanes;
 	unsigned next;             /* lane gen_read() looks at first */
+	struct lane *peeked;       /* the lane of the last gen_peek() */
 	pthread_mutex_t lock;
 	pthread_cond_t ready;      /* producer -> consumer: release moved */
 	bool stop;                 /* set once by gen_free() */
@@ -771,6 +773,61 @@ void gen_free(struct generator *g)
 	pthread_mutex_destroy(&g->lock);
 	wipe(g, sizeof(*g));
 	free(g);
+}
+
+ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max)
+{
+	ssize_t ret = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		struct lane *l;
+
+		if (g->error) {
+			ret = g->error;
+			break;
+		}
+		l = ready_lane(g);
+		if (l) {
+			size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
+
+			if (k > l->cap - at)
+				k = l->cap - at;
+			if (k > max)
+				k = max;
+			*p = l->ring + at;
+			g->peeked = l;
+			ret = (ssize_t)k;
+			break;
+		}
+		if (g->lanes[0].has_thread) {
+			pthread_cond_wait(&g->ready, &g->lock);
+		} else {
+			int r;
+
+			pthread_mutex_unlock(&g->lock);
+			r = produce(&g->lanes[0]);
+			pthread_mutex_lock(&g->lock);
+			if (r < 0 && !g->error)
+				g->error = r;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	return ret;
+}
+
+void gen_consume(struct generator *g, size_t k)
+{
+	struct lane *l = g->peeked;
+
+	/* [tail, tail + k) is the consumer's alone: the producer never
+	 * writes below release. */
+	wipe(l->ring + ring_index(l, l->tail), k);
+	pthread_mutex_lock(&g->lock);
+	l->tail += k;
+	g->stats.bytes_out += k;
+	pthread_cond_signal(&l->room);
+	pthread_mutex_unlock(&g->lock);
 }
 
 int gen_prefill(struct generator *g, size_t n)

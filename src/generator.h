@@ -57,6 +57,13 @@ int gen_new(struct generator **g, const struct gen_config *cfg);
 void gen_free(struct generator *g);
 /* Fill buf with exactly n conditioned bytes; returns 0 or -EIO. */
 int gen_read(struct generator *g, void *buf, size_t n);
+/* Zero-copy reading: gen_peek() waits as gen_read() would, then points *p
+ * at up to max released bytes, contiguous in a lane's ring, and returns
+ * how many (or -EIO).  They stay valid until gen_consume(g, k), which
+ * wipes the first k of them (k at most what gen_peek() returned) and gives
+ * their room back.  One peek at a time. */
+ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max);
+void gen_consume(struct generator *g, size_t k);
 /* Make sure at least n bytes are released and waiting (producing now if
  * needed), so the next gen_read() of n bytes returns at once.  Returns 0
  * or -EIO. */

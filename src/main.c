@@ -153,7 +153,9 @@ static int run_raw(const struct options *o, const struct cache_geom *geom)
 		goto out;
 	}
 	collector_warmup(c);
-	st = filesink_run(raw_read, &rc, &fo, &stop_signal);
+	struct filesink_source src = { .read = raw_read, .ctx = &rc };
+
+	st = filesink_run(&src, &fo, &stop_signal);
 out:
 	collector_free(c);
 	free(rc.walk);
@@ -215,7 +217,9 @@ static int run_file(const struct options *o, const struct cache_geom *geom)
 		gen_get_layout(g, &l);
 		log_layout(&l);
 	}
-	st = filesink_run(filesink_gen_read, g, &fo, &stop_signal);
+	struct filesink_source src = filesink_gen_source(g);
+
+	st = filesink_run(&src, &fo, &stop_signal);
 	gen_free(g);
 	return st;
 }

@@ -48,6 +48,13 @@ static int fake_read(void *ctx, void *buf, size_t n)
 }
 
 
+static int run_fake(struct fake *f, const struct filesink_opts *o, volatile sig_atomic_t *stop)
+{
+	struct filesink_source src = { .read = fake_read, .ctx = f };
+
+	return filesink_run(&src, o, stop);
+}
+
 static size_t entries(void)
 {
 	DIR *d = opendir(test_dir);
@@ -81,7 +88,7 @@ static void test_exact_size_and_content(void **state)
 		FILE *fp;
 		uint64_t k;
 
-		assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+		assert_int_equal(run_fake(&f, &o, &stop), 0);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal((uint64_t)st.st_size, sizes[i]);
 		fp = fopen(path, "rb");
@@ -104,7 +111,7 @@ static void test_source_failure_leaves_nothing(void **state)
 
 	(void)state;
 	path_in_dir(path, sizeof(path), "fail.bin");
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), 1);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(entries(), 0);
 }
@@ -123,7 +130,7 @@ static void test_failure_keeps_old_file(void **state)
 	fp = fopen(path, "w");
 	fputs("previous contents", fp);
 	fclose(fp);
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), 1);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, strlen("previous contents"));
 	assert_int_equal(entries(), 1);
@@ -139,7 +146,7 @@ static void test_stop_leaves_nothing(void **state)
 	(void)state;
 	path_in_dir(path, sizeof(path), "stopped.bin");
 	o.bytes = UINT64_C(1) << 40;
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 128 + SIGTERM);
+	assert_int_equal(run_fake(&f, &o, &stop), 128 + SIGTERM);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(entries(), 0);
 	/* It stopped within one chunk of being asked. */
@@ -155,7 +162,7 @@ static void test_stop_after_last_byte_is_success(void **state)
 
 	(void)state;
 	path_in_dir(path, sizeof(path), "complete.bin");
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+	assert_int_equal(run_fake(&f, &o, &stop), 0);
 	assert_int_equal(access(path, F_OK), 0);
 }
 
@@ -169,7 +176,7 @@ static void test_full_device(void **state)
 	if (access("/dev/full", W_OK) != 0)
 		skip();
 	/* A device is written directly; ENOSPC is an error, status 1. */
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), 1);
 }
 
 static void test_missing_directory(void **state)
@@ -181,7 +188,7 @@ static void test_missing_directory(void **state)
 
 	(void)state;
 	path_in_dir(path, sizeof(path), "no/such/dir/out.bin");
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), 1);
 	assert_int_equal(f.pos, 0);
 }
 
@@ -199,7 +206,7 @@ static void test_closed_pipe_is_quiet_success(void **state)
 	saved = dup(STDOUT_FILENO);
 	dup2(p[1], STDOUT_FILENO);
 	close(p[1]);
-	assert_int_equal(filesink_run(fake_read, &f, &o, &stop), 0);
+	assert_int_equal(run_fake(&f, &o, &stop), 0);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 }

@@ -165,6 +165,33 @@ static void test_prefill(void **state)
 	gen_free(g);
 }
 
+/* Zero-copy reads: what gen_peek() shows is wiped by gen_consume(), and
+ * counted once. */
+static void test_peek_consume(void **state)
+{
+	struct gen_config gc = config(2, 16 * 1024);
+	static const uint8_t zero[4096];
+	const uint8_t *p;
+	struct generator *g;
+	struct gen_stats st;
+	size_t total = 0;
+	ssize_t k;
+
+	(void)state;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	while (total < (1u << 20)) {
+		k = gen_peek(g, &p, sizeof(zero));
+		assert_true(k > 0 && (size_t)k <= sizeof(zero));
+		assert_memory_not_equal(p, zero, (size_t)k);
+		gen_consume(g, (size_t)k);
+		assert_memory_equal(p, zero, (size_t)k);        /* wiped */
+		total += (size_t)k;
+	}
+	gen_get_stats(g, &st);
+	assert_int_equal(st.bytes_out, total);
+	gen_free(g);
+}
+
 static void test_bad_buffer(void **state)
 {
 	struct gen_config gc = config(1, 7);   /* less than one sample */
@@ -365,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_seeds_and_discard),
 		cmocka_unit_test(test_prefill),
+		cmocka_unit_test(test_peek_consume),
 		cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_online_tests_run),
 		cmocka_unit_test(test_online_tests_threads),
