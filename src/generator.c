@@ -688,6 +688,56 @@ static void lane_fini(struct lane *l)
 	pthread_cond_destroy(&l->fb_cond);
 }
 
+/* Several lanes warm up and pass their start-up tests side by side, each
+ * on its own thread, so -t N costs no more start-up time than -t 1. */
+struct init_job {
+	struct generator *g;
+	struct lane *l;
+	int ret;
+};
+
+static void *init_thread(void *arg)
+{
+	struct init_job *j = arg;
+
+	j->ret = lane_init(j->g, j->l);
+	return NULL;
+}
+
+static int init_lanes(struct generator *g)
+{
+	struct init_job *jobs;
+	pthread_t *tids;
+	unsigned i, started = 0;
+	int ret = 0;
+
+	if (g->nlanes == 1)
+		return lane_init(g, &g->lanes[0]);
+	jobs = calloc(g->nlanes, sizeof(*jobs));
+	tids = calloc(g->nlanes, sizeof(*tids));
+	if (!jobs || !tids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < g->nlanes; i++) {
+		jobs[i] = (struct init_job){ .g = g, .l = &g->lanes[i] };
+		if (pthread_create(&tids[i], NULL, init_thread, &jobs[i]) != 0) {
+			ret = -EAGAIN;
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(tids[i], NULL);
+		if (jobs[i].ret < 0 && ret == 0)
+			ret = jobs[i].ret;
+	}
+out:
+	free(jobs);
+	free(tids);
+	return ret;
+}
+
 static int start_threads(struct generator *g)
 {
 	unsigned i;
@@ -717,7 +767,6 @@ static int start_threads(struct generator *g)
 int gen_new(struct generator **gp, const struct gen_config *cfg)
 {
 	struct generator *g = calloc(1, sizeof(*g));
-	unsigned i;
 	int ret = -ENOMEM;
 
 	*gp = NULL;
@@ -732,11 +781,9 @@ int gen_new(struct generator **gp, const struct gen_config *cfg)
 	g->lanes = calloc(g->nlanes, sizeof(*g->lanes));
 	if (!g->lanes || g->fill_words == 0)
 		goto fail;
-	for (i = 0; i < g->nlanes; i++) {
-		ret = lane_init(g, &g->lanes[i]);
-		if (ret < 0)
-			goto fail;
-	}
+	ret = init_lanes(g);
+	if (ret < 0)
+		goto fail;
 	ret = start_threads(g);
 	if (ret < 0)
 		goto fail;
