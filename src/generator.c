@@ -645,9 +645,10 @@ static int lane_init(struct generator *g, struct lane *l)
 		l->pend = malloc(gen_seed_samples() * sizeof(*l->pend));
 	}
 	/* One lane refills only when the ring has nothing released, so what a
-	 * test may hold plus one fill is enough; a lane with its own thread
-	 * works one fill ahead of the reader. */
-	ring_need = hold + (g->nlanes > 1 ? 2 : 1) * l->fill_out;
+	 * test may hold plus one fill is enough.  A lane with its own thread
+	 * may work up to three fills ahead of the reader: with less slack the
+	 * lanes and the reader wait on each other and -t 2 scales worse. */
+	ring_need = hold + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
 	l->cap = pow2_at_least(ring_need);
 	l->ring = malloc(l->cap);
 	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
