@@ -186,7 +186,7 @@ int filesink_run(const struct filesink_source *src, const struct filesink_opts *
 	s.start_ns = s.last_report_ns = monotonic_ns();
 	s.tty = isatty(STDERR_FILENO);
 	while (!*stop && (o->bytes == 0 || s.written < o->bytes)) {
-		size_t n = src->peek ? 4 * FILESINK_CHUNK : sizeof(buf);
+		size_t n = src->peek ? 16 * FILESINK_CHUNK : sizeof(buf);
 		const uint8_t *p;
 		ssize_t k;
 
