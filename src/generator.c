@@ -495,6 +495,33 @@ static struct lane *ready_lane(struct generator *g)
 	return NULL;
 }
 
+/* With g->lock held: a lane with released bytes, waiting for the lane
+ * threads or producing here (one lane, no thread) until there is one.
+ * NULL once the generator has failed (g->error says how). */
+static struct lane *next_ready(struct generator *g)
+{
+	for (;;) {
+		struct lane *l;
+
+		if (g->error)
+			return NULL;
+		l = ready_lane(g);
+		if (l)
+			return l;
+		if (g->lanes[0].has_thread) {
+			pthread_cond_wait(&g->ready, &g->lock);
+		} else {
+			int r;
+
+			pthread_mutex_unlock(&g->lock);
+			r = produce(&g->lanes[0]);
+			pthread_mutex_lock(&g->lock);
+			if (r < 0 && !g->error)
+				g->error = r;
+		}
+	}
+}
+
 int gen_read(struct generator *g, void *buf, size_t n)
 {
 	uint8_t *p = buf;
@@ -502,27 +529,16 @@ int gen_read(struct generator *g, void *buf, size_t n)
 
 	pthread_mutex_lock(&g->lock);
 	while (n > 0) {
-		struct lane *l;
+		struct lane *l = next_ready(g);
+		size_t k;
 
-		if (g->error) {
+		if (!l) {
 			ret = g->error;
 			break;
 		}
-		l = ready_lane(g);
-		if (l) {
-			size_t k = take(g, l, p, n);
-
-			p += k;
-			n -= k;
-		} else if (g->lanes[0].has_thread) {
-			pthread_cond_wait(&g->ready, &g->lock);
-		} else {
-			pthread_mutex_unlock(&g->lock);
-			ret = produce(&g->lanes[0]);
-			pthread_mutex_lock(&g->lock);
-			if (ret < 0 && !g->error)
-				g->error = ret;
-		}
+		k = take(g, l, p, n);
+		p += k;
+		n -= k;
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (ret < 0)
@@ -825,40 +841,23 @@ void gen_free(struct generator *g)
 
 ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max)
 {
-	ssize_t ret = 0;
+	struct lane *l;
+	ssize_t ret;
 
 	pthread_mutex_lock(&g->lock);
-	for (;;) {
-		struct lane *l;
+	l = next_ready(g);
+	if (l) {
+		size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
 
-		if (g->error) {
-			ret = g->error;
-			break;
-		}
-		l = ready_lane(g);
-		if (l) {
-			size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
-
-			if (k > l->cap - at)
-				k = l->cap - at;
-			if (k > max)
-				k = max;
-			*p = l->ring + at;
-			g->peeked = l;
-			ret = (ssize_t)k;
-			break;
-		}
-		if (g->lanes[0].has_thread) {
-			pthread_cond_wait(&g->ready, &g->lock);
-		} else {
-			int r;
-
-			pthread_mutex_unlock(&g->lock);
-			r = produce(&g->lanes[0]);
-			pthread_mutex_lock(&g->lock);
-			if (r < 0 && !g->error)
-				g->error = r;
-		}
+		if (k > l->cap - at)
+			k = l->cap - at;
+		if (k > max)
+			k = max;
+		*p = l->ring + at;
+		g->peeked = l;
+		ret = (ssize_t)k;
+	} else {
+		ret = g->error;
 	}
 	pthread_mutex_unlock(&g->lock);
 	return ret;
