@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,26 @@ static void gen_consume_fn(void *ctx, size_t k)
 	gen_consume(ctx, k);
 }
 
+static ssize_t gen_peek_lane_fn(void *ctx, unsigned lane, const uint8_t **p, size_t max)
+{
+	return gen_peek_lane(ctx, lane, p, max);
+}
+
+static void gen_consume_lane_fn(void *ctx, unsigned lane, size_t k)
+{
+	gen_consume_lane(ctx, lane, k);
+}
+
 struct filesink_source filesink_gen_source(struct generator *g)
 {
 	struct filesink_source src = { .read = filesink_gen_read, .peek = gen_peek_fn,
 				       .consume = gen_consume_fn, .ctx = g };
+
+	if (gen_lanes(g) > 1) {
+		src.lanes = gen_lanes(g);
+		src.peek_lane = gen_peek_lane_fn;
+		src.consume_lane = gen_consume_lane_fn;
+	}
 	return src;
 }
 
@@ -174,38 +191,161 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 	return 0;
 }
 
-int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
-		 volatile sig_atomic_t *stop)
+/* ------------------------------------------------------------ one writer per lane */
+
+struct lane_writer {
+	struct sink *s;
+	const struct filesink_source *src;
+	unsigned lane;
+	uint64_t total;
+	pthread_mutex_t *lock;
+	uint64_t *claimed;       /* next offset to claim, under lock */
+	int *failed;             /* 0, -1 (an error, logged) or -2 (a stop), under lock */
+	volatile sig_atomic_t *stop;
+};
+
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static void *lane_writer(void *arg)
+{
+	struct lane_writer *w = arg;
+	const uint8_t *p;
+
+	for (;;) {
+		uint64_t off;
+		size_t m;
+		ssize_t k;
+		int r;
+
+		pthread_mutex_lock(w->lock);
+		if (*w->stop && !*w->failed)
+			*w->failed = -2;
+		r = *w->failed || *w->claimed >= w->total;
+		pthread_mutex_unlock(w->lock);
+		if (r)
+			break;
+		k = w->src->peek_lane(w->src->ctx, w->lane, &p, 16 * FILESINK_CHUNK);
+		pthread_mutex_lock(w->lock);
+		if (k < 0 && !*w->failed)
+			*w->failed = -1;
+		off = *w->claimed;
+		m = k < 0 || off >= w->total ? 0 : (size_t)k;
+		if (m > w->total - off)
+			m = (size_t)(w->total - off);
+		*w->claimed += m;
+		pthread_mutex_unlock(w->lock);
+		if (k < 0)
+			break;
+		r = pwrite_all(w->s->fd, p, m, off);
+		w->src->consume_lane(w->src->ctx, w->lane, (size_t)k);   /* wipes them */
+		if (r < 0) {
+			errno = -r;
+			log_err("cannot write %s", w->s->path);
+			pthread_mutex_lock(w->lock);
+			*w->failed = -1;
+			pthread_mutex_unlock(w->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Write o->bytes with one thread per lane.  Returns 0, -1 after an error
+ * (logged) or -2 when stopped. */
+static int run_lanes(struct sink *s, const struct filesink_source *src,
+		     const struct filesink_opts *o, volatile sig_atomic_t *stop)
+{
+	enum { LANES_MAX = 64 };
+	pthread_t tid[LANES_MAX];
+	struct lane_writer w[LANES_MAX];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	uint64_t claimed = 0;
+	int failed = 0;
+	unsigned i, n = src->lanes < LANES_MAX ? src->lanes : LANES_MAX, started = 0;
+
+	for (i = 0; i < n; i++) {
+		w[i] = (struct lane_writer){ .s = s, .src = src, .lane = i, .total = o->bytes,
+					     .lock = &lock, .claimed = &claimed,
+					     .failed = &failed, .stop = stop };
+		if (pthread_create(&tid[i], NULL, lane_writer, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0) {
+		log_errx("cannot start the writer threads");
+		return -1;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (!failed && claimed == o->bytes)
+		s->written = o->bytes;
+	return failed ? failed : 0;
+}
+
+/* ------------------------------------------------------------ the run */
+
+/* Write with one thread: 0 done, 1 the reader went away, -1 an error
+ * (logged), -2 a stop. */
+static int run_one(struct sink *s, const struct filesink_source *src,
+		   const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
 	static uint8_t buf[FILESINK_CHUNK];
-	struct sink s = { .fd = -1, .path = o->path };
 	int st = 0;
 
-	if (sink_open(&s) < 0)
-		return 1;
-	s.start_ns = s.last_report_ns = monotonic_ns();
-	s.tty = isatty(STDERR_FILENO);
-	while (!*stop && (o->bytes == 0 || s.written < o->bytes)) {
+	while (!*stop && (o->bytes == 0 || s->written < o->bytes)) {
 		size_t n = src->peek ? 16 * FILESINK_CHUNK : sizeof(buf);
 		const uint8_t *p;
 		ssize_t k;
 
-		if (o->bytes && o->bytes - s.written < n)
-			n = (size_t)(o->bytes - s.written);
+		if (o->bytes && o->bytes - s->written < n)
+			n = (size_t)(o->bytes - s->written);
 		k = next_chunk(src, buf, n, &p);
 		if (k < 0) {
 			st = -1;
 			break;
 		}
-		st = sink_write(&s, p, (size_t)k, stop);
+		st = sink_write(s, p, (size_t)k, stop);
 		if (src->peek)
 			src->consume(src->ctx, (size_t)k);     /* wipes them */
 		if (st != 0)
 			break;
 		if (o->progress)
-			progress(&s, o->bytes, false);
+			progress(s, o->bytes, false);
 	}
 	wipe(buf, sizeof(buf));
+	return st;
+}
+
+int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
+		 volatile sig_atomic_t *stop)
+{
+	struct sink s = { .fd = -1, .path = o->path };
+	int st;
+
+	if (sink_open(&s) < 0)
+		return 1;
+	s.start_ns = s.last_report_ns = monotonic_ns();
+	s.tty = isatty(STDERR_FILENO);
+	/* One writer per lane needs a file it can write at any offset (ours,
+	 * the temporary one), a known size, and no progress line. */
+	if (src->lanes > 1 && s.tmp && o->bytes && !o->progress)
+		st = run_lanes(&s, src, o, stop);
+	else
+		st = run_one(&s, src, o, stop);
 	if (st == 1) {          /* the reader went away: a quiet, normal end */
 		sink_close(&s, true);
 		return 0;

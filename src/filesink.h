@@ -38,6 +38,12 @@ struct filesink_source {
 	filesink_read_fn read;
 	ssize_t (*peek)(void *ctx, const uint8_t **p, size_t max);
 	void (*consume)(void *ctx, size_t k);
+	/* Several lanes, each readable on its own: a regular file of known
+	 * size is then written by one thread per lane, at offsets each claims
+	 * in turn (the order of random chunks in the file does not matter). */
+	unsigned lanes;
+	ssize_t (*peek_lane)(void *ctx, unsigned lane, const uint8_t **p, size_t max);
+	void (*consume_lane)(void *ctx, unsigned lane, size_t k);
 	void *ctx;
 };
 

@@ -34,6 +34,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -863,10 +864,8 @@ ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max)
 	return ret;
 }
 
-void gen_consume(struct generator *g, size_t k)
+static void consume(struct generator *g, struct lane *l, size_t k)
 {
-	struct lane *l = g->peeked;
-
 	/* [tail, tail + k) is the consumer's alone: the producer never
 	 * writes below release. */
 	wipe(l->ring + ring_index(l, l->tail), k);
@@ -875,6 +874,44 @@ void gen_consume(struct generator *g, size_t k)
 	g->stats.bytes_out += k;
 	pthread_cond_signal(&l->room);
 	pthread_mutex_unlock(&g->lock);
+}
+
+void gen_consume(struct generator *g, size_t k)
+{
+	consume(g, g->peeked, k);
+}
+
+unsigned gen_lanes(const struct generator *g)
+{
+	return g->nlanes;
+}
+
+ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, size_t max)
+{
+	struct lane *l = &g->lanes[lane];
+	ssize_t ret;
+
+	assert(l->has_thread);
+	pthread_mutex_lock(&g->lock);
+	while (!g->error && !g->stop && l->release == l->tail)
+		pthread_cond_wait(&g->ready, &g->lock);
+	if (g->error || g->stop) {
+		ret = g->error ? g->error : -EINTR;
+	} else {
+		size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
+
+		if (k > l->cap - at)
+			k = l->cap - at;
+		*p = l->ring + at;
+		ret = (ssize_t)(k < max ? k : max);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return ret;
+}
+
+void gen_consume_lane(struct generator *g, unsigned lane, size_t k)
+{
+	consume(g, &g->lanes[lane], k);
 }
 
 int gen_prefill(struct generator *g, size_t n)

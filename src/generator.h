@@ -64,6 +64,11 @@ int gen_read(struct generator *g, void *buf, size_t n);
  * their room back.  One peek at a time. */
 ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max);
 void gen_consume(struct generator *g, size_t k);
+/* The same for one lane, so that several readers (one per lane, lanes
+ * with their own threads) can each take their lane's output. */
+unsigned gen_lanes(const struct generator *g);
+ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, size_t max);
+void gen_consume_lane(struct generator *g, unsigned lane, size_t k);
 /* Make sure at least n bytes are released and waiting (producing now if
  * needed), so the next gen_read() of n bytes returns at once.  Returns 0
  * or -EIO. */

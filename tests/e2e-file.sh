@@ -94,10 +94,22 @@ check "no --progress, stderr not a terminal: stderr empty" [ ! -s err.txt ]
 "$HRNG" -n 2m -f p.bin --progress 2>err.txt
 check "--progress: a progress line with bytes and rate" grep -q "of 2.0 MiB, .* MB/s" err.txt
 
-# -t 2 writes the same exact sizes
+# -t 2 writes the same exact sizes (one writer thread per lane, each at
+# offsets it claims): no gap left unwritten
 rm -f t2.bin
 "$HRNG" -t 2 -n 5m -f t2.bin
 check "-t 2: exactly 5 MiB" [ "$(size_of t2.bin)" = 5242880 ]
+zero_blocks=$(od -An -v -tx1 -w4096 t2.bin | grep -c '^\( 00\)*$')
+check "-t 2: no all-zero 4 KiB block (no unwritten gap)" [ "$zero_blocks" -eq 0 ]
+"$HRNG" -t 2 -n 16t -f t2big.bin &
+pid=$!
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+check "-t 2, SIGTERM: status 143" [ "$st" -eq 143 ]
+check "-t 2, SIGTERM: no partial file" [ ! -e t2big.bin ]
+check "-t 2, SIGTERM: no temporary file" [ -z "$(ls -A | grep havege-rngd)" ]
 
 # -r 1 prints the tuning, with sources, and exits 0
 "$HRNG" -r 1 >info.txt
