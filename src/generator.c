@@ -80,6 +80,7 @@ struct lane {
 	size_t cap;
 	uint64_t tail, release, head;   /* see the invariant above */
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
+	uint64_t head_max;         /* the highest head has been; only increases */
 	size_t fill_out;           /* ring bytes one fill adds at most */
 	uint64_t *pend;            /* GEN_SEEDS: samples awaiting a seed */
 	size_t npend;
@@ -180,6 +181,8 @@ static int condition(struct lane *l, size_t off, size_t n)
 		n -= k;
 		pthread_mutex_lock(&l->g->lock);
 		l->head += k;
+		if (l->head > l->head_max)
+			l->head_max = l->head;
 		pthread_mutex_unlock(&l->g->lock);
 	}
 	return 0;
@@ -205,6 +208,8 @@ static int make_seeds(struct lane *l, size_t off, size_t n)
 		l->npend = 0;
 		pthread_mutex_lock(&l->g->lock);
 		l->head += COND_KEY_BYTES;
+		if (l->head > l->head_max)
+			l->head_max = l->head;
 		pthread_mutex_unlock(&l->g->lock);
 	}
 	return 0;
@@ -699,8 +704,11 @@ static void lane_fini(struct lane *l)
 	if (l->pend)
 		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	free(l->pend);
+	/* Ring positions are written from 0 on, so only the first head_max
+	 * bytes (at most the whole ring) ever held output; wiping the rest
+	 * would only fault in pages nobody touched. */
 	if (l->ring)
-		wipe(l->ring, l->cap);
+		wipe(l->ring, l->head_max < l->cap ? (size_t)l->head_max : l->cap);
 	free(l->ring);
 	pthread_cond_destroy(&l->room);
 	pthread_cond_destroy(&l->fb_cond);
