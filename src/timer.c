@@ -63,7 +63,7 @@ void timer_measure(struct timer_info *info)
 
 /* The mock: a test seam built only with --enable-mock-timer. */
 static struct {
-	enum { MOCK_REAL, MOCK_CONST, MOCK_STEP, MOCK_TWO, MOCK_FREEZE } kind;
+	enum { MOCK_REAL, MOCK_CONST, MOCK_STEP, MOCK_TWO, MOCK_FREEZE, MOCK_COARSE } kind;
 	uint64_t a, b;          /* parameters of the kind */
 	uint64_t now;           /* value returned last */
 	uint64_t reads;         /* reads so far */
@@ -88,6 +88,8 @@ uint64_t timer_mock_read(void)
 		if (mock.reads <= mock.a)
 			mock.now = timer_hw_now();
 		return mock.now;
+	case MOCK_COARSE:
+		return mock.reads <= mock.a ? timer_hw_now() : timer_hw_now() / mock.b * mock.b;
 	case MOCK_REAL:
 	default:
 		return timer_hw_now();
@@ -125,6 +127,15 @@ int timer_mock_set(const char *spec)
 		mock.kind = MOCK_FREEZE;
 		return 0;
 	}
+	if (strncmp(spec, "coarse:", 7) == 0 && (n = parse_u64(spec + 7, &mock.a)) > 0 &&
+	    spec[7 + n] == ',') {
+		const char *p = spec + 8 + n;
+
+		if ((n = parse_u64(p, &mock.b)) > 0 && !p[n] && mock.b > 0) {
+			mock.kind = MOCK_COARSE;
+			return 0;
+		}
+	}
 	if (strncmp(spec, "two:", 4) == 0 && (n = parse_u64(spec + 4, &mock.a)) > 0 &&
 	    spec[4 + n] == ',') {
 		const char *p = spec + 5 + n;
@@ -145,7 +156,7 @@ int timer_init(void)
 
 	if (spec && timer_mock_set(spec) < 0) {
 		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' "
-			 "(real, const:V, step:S, two:A,B or freeze:N)", spec);
+			 "(real, const:V, step:S, two:A,B, freeze:N or coarse:N,R)", spec);
 		return -1;
 	}
 	if (walk && collector_mock_set(walk) < 0) {

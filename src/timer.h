@@ -12,6 +12,7 @@
  *   step:S        a counter advancing by S per read
  *   two:A,B       deltas alternating A, B, A, ...
  *   freeze:N      real for N reads, then frozen
+ *   coarse:N,R    real for N reads, then rounded down to multiples of R
  */
 #ifndef HRNG_TIMER_H
 #define HRNG_TIMER_H

@@ -77,6 +77,22 @@ st=$?
 check "missing directory: status 1" [ "$st" -eq 1 ]
 check "missing directory: one line" [ "$(wc -l <err.txt)" -eq 1 ]
 
+# a disk that fills up half way: one line, status 1, nothing left behind
+mkdir small
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
+	"$HRNG" -n 4m -f small/out.bin 2>err.txt
+	st=$?
+	check "disk full half way: status 1" [ "$st" -eq 1 ]
+	check "disk full half way: one line naming the problem" \
+		sh -c '[ "$(wc -l <err.txt)" -eq 1 ] && grep -q "No space left" err.txt'
+	check "disk full half way: no partial file, no temporary file" [ -z "$(ls -A small)" ]
+	umount small
+else
+	skip "needs root to mount a small tmpfs"
+	skip "needs root to mount a small tmpfs"
+	skip "needs root to mount a small tmpfs"
+fi
+
 # an existing file is replaced only by a complete run
 printf 'old' >keep.bin
 "$HRNG" -n 2048 -f keep.bin

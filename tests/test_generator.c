@@ -362,6 +362,27 @@ static void test_startup_catches_dead_timers(void **state)
 	gen_free(g);
 }
 
+/* The timer loses its resolution after start-up (rounded to 2^20 ticks,
+ * about 0.4 ms here): most deltas become 0, the health tests fail for
+ * good, and nothing more comes out. */
+static void test_timer_goes_coarse(void **state)
+{
+	struct gen_config gc = config(1, 1024);
+	uint8_t buf[4096];
+	struct generator *g;
+	int r = 0, i;
+
+	(void)state;
+	assert_int_equal(timer_mock_set("coarse:200000,1048576"), 0);
+	assert_int_equal(gen_new(&g, &gc), 0);
+	for (i = 0; i < 100000 && r == 0; i++)
+		r = gen_read(g, buf, sizeof(buf));
+	assert_int_equal(r, -EIO);
+	assert_int_equal(gen_read(g, buf, 1), -EIO);
+	gen_free(g);
+	timer_mock_set("real");
+}
+
 /* The timer dies after start-up: reads fail and keep failing. */
 static void test_timer_dies_later(void **state)
 {
@@ -403,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_continuous_retry_discards),
 		cmocka_unit_test(test_startup_catches_dead_timers),
 		cmocka_unit_test(test_timer_dies_later),
+		cmocka_unit_test(test_timer_goes_coarse),
 #endif
 	};
 

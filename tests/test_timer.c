@@ -67,13 +67,19 @@ static void test_mock_forms(void **state)
 	assert_int_equal(timer_now(), f);
 	assert_int_equal(timer_now(), f);
 
+	assert_int_equal(timer_mock_set("coarse:1,1000"), 0);
+	timer_now();
+	assert_int_equal(timer_now() % 1000, 0);
+	assert_int_equal(timer_now() % 1000, 0);
+
 	assert_int_equal(timer_mock_set("real"), 0);
 }
 
 static void test_mock_rejects(void **state)
 {
 	static const char *bad[] = { "", "const", "const:", "const:x", "const:1x",
-		"step:-1", "two:1", "two:1,", "two:,1", "two:1,2,3", "sine:1", "REAL" };
+		"step:-1", "two:1", "two:1,", "two:,1", "two:1,2,3", "sine:1", "REAL",
+		"coarse:1", "coarse:1,0", "coarse:1,x" };
 	size_t i;
 
 	(void)state;
