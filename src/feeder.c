@@ -227,13 +227,20 @@ static int refill_target(const struct feeder *f)
 }
 
 /* Seed bytes a refill from the threshold needs, whole seeds. */
-static size_t refill_bytes(const struct feeder *f)
+/* Seed bytes that carry bits of credit at cpb bits a byte: whole seeds,
+ * at most one call's worth. */
+static size_t seed_bytes(int bits, unsigned cpb)
 {
-	unsigned cpb = f->cfg->credit_per_byte ? f->cfg->credit_per_byte : FEEDER_CREDIT_MAX;
-	int bits = bits_to_fill(f->info.poolsize, f->threshold, refill_target(f));
 	size_t n = (size_t)(bits / (int)cpb + COND_KEY_BYTES - 1) / COND_KEY_BYTES * COND_KEY_BYTES;
 
 	return n > FEEDER_CALL_MAX ? FEEDER_CALL_MAX : n;
+}
+
+static size_t refill_bytes(const struct feeder *f)
+{
+	unsigned cpb = f->cfg->credit_per_byte ? f->cfg->credit_per_byte : FEEDER_CREDIT_MAX;
+
+	return seed_bytes(bits_to_fill(f->info.poolsize, f->threshold, refill_target(f)), cpb);
 }
 
 /* Refill: usually one call; a few more if the kernel credits differently
@@ -257,14 +264,8 @@ static int refill_old(struct feeder *f)
 			return give_failed(avail);
 		if (avail >= target)
 			break;
-		if (cpb) {
-			int bits = bits_to_fill(f->info.poolsize, avail, target);
-
-			n = (size_t)(bits / (int)cpb + COND_KEY_BYTES - 1) / COND_KEY_BYTES *
-			    COND_KEY_BYTES;
-		}
-		if (n > FEEDER_CALL_MAX)
-			n = FEEDER_CALL_MAX;
+		if (cpb)
+			n = seed_bytes(bits_to_fill(f->info.poolsize, avail, target), cpb);
 		r = give(f, n);
 		if (r < 0)
 			return give_failed(r);

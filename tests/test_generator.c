@@ -362,29 +362,9 @@ static void test_startup_catches_dead_timers(void **state)
 	gen_free(g);
 }
 
-/* The timer loses its resolution after start-up (rounded to 2^20 ticks,
- * about 0.4 ms here): most deltas become 0, the health tests fail for
- * good, and nothing more comes out. */
-static void test_timer_goes_coarse(void **state)
-{
-	struct gen_config gc = config(1, 1024);
-	uint8_t buf[4096];
-	struct generator *g;
-	int r = 0, i;
-
-	(void)state;
-	assert_int_equal(timer_mock_set("coarse:200000,1048576"), 0);
-	assert_int_equal(gen_new(&g, &gc), 0);
-	for (i = 0; i < 100000 && r == 0; i++)
-		r = gen_read(g, buf, sizeof(buf));
-	assert_int_equal(r, -EIO);
-	assert_int_equal(gen_read(g, buf, 1), -EIO);
-	gen_free(g);
-	timer_mock_set("real");
-}
-
-/* The timer dies after start-up: reads fail and keep failing. */
-static void test_timer_dies_later(void **state)
+/* A timer that goes wrong after start-up: reads fail, keep failing, and
+ * the failure is permanent. */
+static void check_timer_fails_later(const char *mock)
 {
 	struct gen_config gc = config(1, 1024);
 	uint8_t buf[4096];
@@ -392,8 +372,7 @@ static void test_timer_dies_later(void **state)
 	struct gen_stats st;
 	int r = 0, i;
 
-	(void)state;
-	assert_int_equal(timer_mock_set("freeze:200000"), 0);
+	assert_int_equal(timer_mock_set(mock), 0);
 	assert_int_equal(gen_new(&g, &gc), 0);
 	for (i = 0; i < 100000 && r == 0; i++)
 		r = gen_read(g, buf, sizeof(buf));
@@ -403,6 +382,21 @@ static void test_timer_dies_later(void **state)
 	assert_int_not_equal(st.health_failure, 0);
 	gen_free(g);
 	timer_mock_set("real");
+}
+
+/* It freezes. */
+static void test_timer_dies_later(void **state)
+{
+	(void)state;
+	check_timer_fails_later("freeze:200000");
+}
+
+/* It loses its resolution (rounded to 2^20 ticks, about 0.4 ms here):
+ * most deltas become 0. */
+static void test_timer_goes_coarse(void **state)
+{
+	(void)state;
+	check_timer_fails_later("coarse:200000,1048576");
 }
 #endif
 
