@@ -31,6 +31,15 @@
  * verdict; [head, ...) is the producer's to write.  The producer alone moves
  * head and release, the consumer alone moves tail, both under g->lock.
  * With one lane there is no thread: gen_read() produces when it runs dry.
+ *
+ * With several lanes, who produces is settled by the first read.  Read as
+ * one stream (gen_read(), gen_peek(), gen_prefill()), each lane gets its
+ * own thread that works ahead of the reader.  Read lane by lane
+ * (gen_peek_lane(): one reader thread per lane, the file writer's), each
+ * reader produces its own lane when it runs dry, as gen_read() does with
+ * one lane: the bytes are made and written on one core while they are in
+ * its cache, with no hand-over between threads, and the ring needs only
+ * one fill of room.  A generator is read one way or the other, not both.
  */
 #include "config.h"
 
@@ -82,6 +91,7 @@ struct lane {
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
 	uint64_t head_max;         /* the highest head has been; only increases */
 	size_t fill_out;           /* ring bytes one fill adds at most */
+	size_t cap_by_reader;      /* cap enough when the reader produces */
 	uint64_t *pend;            /* GEN_SEEDS: samples awaiting a seed */
 	size_t npend;
 	pthread_t thread;
@@ -95,6 +105,7 @@ struct generator {
 	struct lane *lanes;
 	unsigned nlanes;
 	unsigned next;             /* lane gen_read() looks at first */
+	enum { LANES_UNSET, LANES_THREADED, LANES_BY_READER } mode;  /* see above */
 	struct lane *peeked;       /* the lane of the last gen_peek() */
 	pthread_mutex_t lock;
 	pthread_cond_t ready;      /* producer -> consumer: release moved */
@@ -457,6 +468,44 @@ static void *lane_thread(void *arg)
 
 /* ------------------------------------------------------------ consuming */
 
+/* With g->lock held, on a read of the merged stream: give each lane its
+ * thread if that is not done yet.  Returns 0 or g->error. */
+static int lanes_threaded(struct generator *g)
+{
+	unsigned i;
+
+	assert(g->mode != LANES_BY_READER);
+	if (g->nlanes < 2 || g->mode == LANES_THREADED)
+		return g->error;
+	g->mode = LANES_THREADED;
+	for (i = 0; i < g->nlanes; i++) {
+		if (pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]) != 0) {
+			log_errx("cannot start a collector thread");
+			if (!g->error)
+				g->error = -EAGAIN;
+			break;
+		}
+		g->lanes[i].has_thread = true;
+	}
+	return g->error;
+}
+
+/* With g->lock held, on a read of one lane: from now on each lane is
+ * produced by its reader, in the smaller ring that needs. */
+static void lanes_by_reader(struct generator *g)
+{
+	unsigned i;
+
+	assert(g->mode != LANES_THREADED);
+	if (g->mode == LANES_BY_READER)
+		return;
+	g->mode = LANES_BY_READER;
+	for (i = 0; i < g->nlanes; i++) {
+		assert(g->lanes[i].head == 0);
+		g->lanes[i].cap = g->lanes[i].cap_by_reader;
+	}
+}
+
 /* Copy up to n released bytes of lane l into buf and wipe them from the
  * ring; called with g->lock held, which it drops around the copy: the
  * producer never writes [tail, release). */
@@ -534,6 +583,7 @@ int gen_read(struct generator *g, void *buf, size_t n)
 	int ret = 0;
 
 	pthread_mutex_lock(&g->lock);
+	lanes_threaded(g);
 	while (n > 0) {
 		struct lane *l = next_ready(g);
 		size_t k;
@@ -672,6 +722,7 @@ static int lane_init(struct generator *g, struct lane *l)
 	 * lanes and the reader wait on each other and -t 2 scales worse. */
 	ring_need = hold + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
 	l->cap = pow2_at_least(ring_need);
+	l->cap_by_reader = pow2_at_least(hold + l->fill_out);
 	l->ring = malloc(l->cap);
 	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
@@ -780,13 +831,6 @@ static int start_threads(struct generator *g)
 			return -EAGAIN;
 		l->has_collector = true;
 	}
-	if (g->nlanes < 2)
-		return 0;
-	for (i = 0; i < g->nlanes; i++) {
-		if (pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]) != 0)
-			return -EAGAIN;
-		g->lanes[i].has_thread = true;
-	}
 	return 0;
 }
 
@@ -854,6 +898,7 @@ ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max)
 	ssize_t ret;
 
 	pthread_mutex_lock(&g->lock);
+	lanes_threaded(g);
 	l = next_ready(g);
 	if (l) {
 		size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
@@ -899,10 +944,17 @@ ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, siz
 	struct lane *l = &g->lanes[lane];
 	ssize_t ret;
 
-	assert(l->has_thread);
 	pthread_mutex_lock(&g->lock);
-	while (!g->error && !g->stop && l->release == l->tail)
-		pthread_cond_wait(&g->ready, &g->lock);
+	lanes_by_reader(g);
+	while (!g->error && !g->stop && l->release == l->tail) {
+		int r;
+
+		pthread_mutex_unlock(&g->lock);
+		r = produce(l);
+		pthread_mutex_lock(&g->lock);
+		if (r < 0 && !g->error)
+			g->error = r;
+	}
 	if (g->error || g->stop) {
 		ret = g->error ? g->error : -EINTR;
 	} else {
@@ -927,10 +979,13 @@ int gen_prefill(struct generator *g, size_t n)
 	struct lane *l = &g->lanes[0];
 	int ret = 0;
 
-	/* Lanes with threads work ahead by themselves. */
-	if (l->has_thread)
-		return 0;
 	pthread_mutex_lock(&g->lock);
+	/* Lanes with threads work ahead by themselves. */
+	if (lanes_threaded(g) < 0 || l->has_thread) {
+		ret = g->error;
+		pthread_mutex_unlock(&g->lock);
+		return ret;
+	}
 	while (ret == 0 && !g->error && l->release - l->tail < n &&
 	       l->head - l->tail + l->fill_out <= l->cap) {
 		pthread_mutex_unlock(&g->lock);

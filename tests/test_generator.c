@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +192,119 @@ static void test_peek_consume(void **state)
 	}
 	gen_get_stats(g, &st);
 	assert_int_equal(st.bytes_out, total);
+	gen_free(g);
+}
+
+/* Threads of this process, from /proc/self/task. */
+static unsigned count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Read lane `lane` through gen_peek_lane() until `want` bytes: checks each
+ * piece is wiped once consumed.  Returns 0 or the error. */
+struct lane_reader {
+	struct generator *g;
+	unsigned lane;
+	size_t want, got;
+	uint8_t first[64];
+	int err;
+};
+
+static void *read_lane(void *arg)
+{
+	static const uint8_t zero[4096];
+	struct lane_reader *r = arg;
+
+	while (r->got < r->want) {
+		const uint8_t *p;
+		ssize_t k = gen_peek_lane(r->g, r->lane, &p, sizeof(zero));
+
+		if (k <= 0) {
+			r->err = k < 0 ? (int)k : -EPROTO;
+			break;
+		}
+		if (r->got == 0)
+			memcpy(r->first, p, (size_t)k < sizeof(r->first) ? (size_t)k : sizeof(r->first));
+		if (memcmp(p, zero, (size_t)k) == 0)
+			r->err = -EINVAL;       /* fresh output is never all zeros */
+		gen_consume_lane(r->g, r->lane, (size_t)k);
+		if (memcmp(p, zero, (size_t)k) != 0)
+			r->err = -EFAULT;       /* consumed bytes must be wiped */
+		r->got += (size_t)k;
+	}
+	return NULL;
+}
+
+/* Read lane by lane, each reader makes its own lane's output: no lane
+ * threads are started (one reader, reading both lanes, is the only thread
+ * of the test), the lanes give different bytes, and every byte read is
+ * counted once. */
+static void test_lanes_by_reader(void **state)
+{
+	struct gen_config gc = config(2, 16 * 1024);
+	struct lane_reader r[2];
+	struct generator *g;
+	struct gen_stats st;
+	unsigned before = count_threads(), i, round;
+
+	(void)state;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_int_equal(gen_lanes(g), 2);
+	for (i = 0; i < 2; i++)
+		r[i] = (struct lane_reader){ .g = g, .lane = i };
+	for (round = 1; round <= 8; round++) {
+		for (i = 0; i < 2; i++) {
+			r[i].want = round * (256u << 10);
+			read_lane(&r[i]);
+			assert_int_equal(r[i].err, 0);
+		}
+		assert_int_equal(count_threads(), before);
+	}
+	assert_memory_not_equal(r[0].first, r[1].first, sizeof(r[0].first));
+	gen_get_stats(g, &st);
+	assert_int_equal(st.bytes_out, r[0].got + r[1].got);
+	gen_free(g);
+}
+
+/* The same with one reader thread per lane, as the file writer does, and
+ * with continuous online tests (each lane's collector thread filling the
+ * next buffer); then freed while nobody reads. */
+static void test_lanes_by_reader_threads(void **state)
+{
+	struct testspec spec = spec_of("tbcb");
+	struct gen_config gc = config(2, 64 * 1024);
+	struct lane_reader r[2];
+	pthread_t t[2];
+	struct generator *g;
+	struct gen_stats st;
+	unsigned i;
+
+	(void)state;
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct lane_reader){ .g = g, .lane = i, .want = 3u << 20 };
+		assert_int_equal(pthread_create(&t[i], NULL, read_lane, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].err, 0);
+		assert_true(r[i].got >= r[i].want);
+	}
+	gen_get_stats(g, &st);
+	assert_int_equal(st.bytes_out, r[0].got + r[1].got);
+	/* The start-up run of each lane, and continuous runs all along: a
+	 * run of procedure B takes well under 1 MiB of walk output. */
+	assert_true(st.online_runs >= 2 + 2 * 3);
 	gen_free(g);
 }
 
@@ -409,6 +524,8 @@ int main(void)
 		cmocka_unit_test(test_seeds_and_discard),
 		cmocka_unit_test(test_prefill),
 		cmocka_unit_test(test_peek_consume),
+		cmocka_unit_test(test_lanes_by_reader),
+		cmocka_unit_test(test_lanes_by_reader_threads),
 		cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_online_tests_run),
 		cmocka_unit_test(test_online_tests_threads),
