@@ -28,7 +28,7 @@ struct gen_config {
 	unsigned data_kb;             /* L1d for the walk table */
 	unsigned inst_kb;             /* L1i for the unrolled code */
 	size_t buffer_words;          /* walk output per fill (-b x 1024) */
-	unsigned threads;             /* lanes, each with its own thread if > 1 */
+	unsigned threads;             /* lanes (see gen_peek_lane for who runs them) */
 	const struct testspec *spec;  /* online tests; NULL = none */
 	enum gen_output output;
 };
@@ -64,8 +64,11 @@ int gen_read(struct generator *g, void *buf, size_t n);
  * their room back.  One peek at a time. */
 ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max);
 void gen_consume(struct generator *g, size_t k);
-/* The same for one lane, so that several readers (one per lane, lanes
- * with their own threads) can each take their lane's output. */
+/* The same for one lane, so that several readers (one thread per lane)
+ * can each take their lane's output; each reader produces its lane when
+ * it runs dry, and no lane threads are started.  A generator is read
+ * either as one stream (gen_read, gen_peek, gen_prefill) or lane by lane,
+ * never both. */
 unsigned gen_lanes(const struct generator *g);
 ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, size_t max);
 void gen_consume_lane(struct generator *g, unsigned lane, size_t k);
