@@ -53,7 +53,9 @@ struct conditioner *cond_new(void)
 	pthread_once(&gcrypt_once, gcrypt_init);
 	if (!gcrypt_ok)
 		return NULL;
-	c = calloc(1, sizeof(*c));
+	/* Pages of its own, locked: the chain is the next block's key. */
+	c = secret_alloc(sizeof(*c));
+	secret_lock(c, sizeof(*c));
 	if (!c)
 		return NULL;
 	if (gcry_md_open(&c->md, GCRY_MD_SHA256, 0) != 0) {
@@ -78,7 +80,7 @@ void cond_free(struct conditioner *c)
 	if (c->cipher)
 		gcry_cipher_close(c->cipher);
 	wipe(c, sizeof(*c));
-	free(c);
+	secret_free(c, sizeof(*c));
 }
 
 /* out = SHA-256 of what was written to c->md since the reset. */

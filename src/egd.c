@@ -493,7 +493,7 @@ static void client_close(struct egd_server *s, unsigned slot)
 	close(c->fd);
 	wipe(c->out, s->queue_max);
 	wipe(c->in, sizeof(c->in));
-	free(c->out);
+	secret_free(c->out, s->queue_max);
 	s->ls[c->listener].st.clients_now--;
 	s->nclients--;
 	free(c);
@@ -760,10 +760,11 @@ static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	if (slot == s->max_clients)
 		return -1;
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->out = malloc(s->queue_max))) {
+	if (!c || !(c->out = secret_alloc(s->queue_max))) {
 		free(c);
 		return -1;
 	}
+	secret_lock(c->out, s->queue_max);
 	c->fd = fd;
 	c->listener = li;
 	c->bucket.level = s->burst * NS;

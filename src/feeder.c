@@ -138,13 +138,14 @@ out_wipe:
 	return r;
 }
 
-/* One line for a failure to give: the generator's reason is logged by it. */
-static int give_failed(int r)
+/* One line for a failure of what the loop was doing (what: "RNDADDENTROPY",
+ * ...); a failing noise source has logged its reason already. */
+static int op_failed(const char *what, int r)
 {
 	if (r == -EIO)
 		log_errx("the noise source failed: nothing more will be credited");
 	else
-		log_errx("RNDADDENTROPY failed: %s", strerror(-r));
+		log_errx("%s failed: %s", what, strerror(-r));
 	return 1;
 }
 
@@ -184,7 +185,7 @@ static int run_serve(struct feeder *f)
 		if (w == -EINTR)
 			return -EINTR;
 		if (w < 0)
-			return give_failed(w);
+			return op_failed("waiting for EGD clients", w);
 	}
 }
 
@@ -261,19 +262,19 @@ static int refill_old(struct feeder *f)
 		size_t n = COND_KEY_BYTES;
 
 		if (avail < 0)
-			return give_failed(avail);
+			return op_failed("reading entropy_avail", avail);
 		if (avail >= target)
 			break;
 		if (cpb)
 			n = seed_bytes(bits_to_fill(f->info.poolsize, avail, target), cpb);
 		r = give(f, n);
 		if (r < 0)
-			return give_failed(r);
+			return op_failed("RNDADDENTROPY", r);
 		if (cpb == 0)
 			break;          /* mixing only: nothing will fill it */
 	}
 	r = gen_prefill(f->g, refill_bytes(f));
-	return r < 0 ? give_failed(r) : 0;
+	return r < 0 ? op_failed("making seeds", r) : 0;
 }
 
 /* Returns -EINTR for the caller to look at the signals and call again. */
@@ -293,7 +294,7 @@ static int run_old(struct feeder *f)
 		if (w == -EINTR)
 			return -EINTR;
 		if (w < 0)
-			return give_failed(w);
+			return op_failed("waiting on /dev/random", w);
 		if (w == WAIT_WRITABLE && (r = refill_old(f)) != 0)
 			return r;
 	}
@@ -311,7 +312,7 @@ static int seed_until_ready(struct feeder *f)
 	for (i = 0; i < BOOT_CALLS && f->k->crng_ready(f->k) == 0; i++) {
 		r = give(f, FEEDER_INJECT_BYTES);
 		if (r < 0)
-			return give_failed(r);
+			return op_failed("RNDADDENTROPY", r);
 	}
 	if (f->k->crng_ready(f->k) == 1)
 		log_notice("the kernel's CRNG is ready (%llu bits credited by us)",
@@ -325,7 +326,7 @@ static int inject(struct feeder *f)
 
 	f->st->refills++;
 	r = give(f, FEEDER_INJECT_BYTES);
-	return r < 0 ? give_failed(r) : 0;
+	return r < 0 ? op_failed("RNDADDENTROPY", r) : 0;
 }
 
 /* Returns -EINTR for the caller to look at the signals and call again. */
@@ -348,7 +349,7 @@ static int run_new(struct feeder *f)
 		if (w == -EINTR)
 			return -EINTR;
 		if (w < 0)
-			return give_failed(w);
+			return op_failed("waiting on /dev/random", w);
 		if (w == WAIT_WRITABLE && (r = seed_until_ready(f)) != 0)
 			return r;
 		if (w == WAIT_TIMEOUT && period) {

@@ -87,6 +87,7 @@ struct lane {
 	pthread_cond_t fb_cond;    /* a buffer became full or free */
 	uint8_t *ring;             /* conditioned bytes, cap a power of two */
 	size_t cap;
+	size_t ring_size;          /* as allocated: cap may shrink (see below) */
 	uint64_t tail, release, head;   /* see the invariant above */
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
 	uint64_t head_max;         /* the highest head has been; only increases */
@@ -478,6 +479,8 @@ static int lanes_threaded(struct generator *g)
 	if (g->nlanes < 2 || g->mode == LANES_THREADED)
 		return g->error;
 	g->mode = LANES_THREADED;
+	for (i = 0; i < g->nlanes; i++)
+		secret_lock(g->lanes[i].ring, g->lanes[i].cap);
 	for (i = 0; i < g->nlanes; i++) {
 		if (pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]) != 0) {
 			log_errx("cannot start a collector thread");
@@ -503,6 +506,7 @@ static void lanes_by_reader(struct generator *g)
 	for (i = 0; i < g->nlanes; i++) {
 		assert(g->lanes[i].head == 0);
 		g->lanes[i].cap = g->lanes[i].cap_by_reader;
+		secret_lock(g->lanes[i].ring, g->lanes[i].cap);
 	}
 }
 
@@ -620,6 +624,12 @@ static size_t pow2_at_least(size_t n)
 	return p;
 }
 
+/* Bytes of timer deltas behind one fill. */
+static size_t deltas_size(const struct generator *g)
+{
+	return g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t);
+}
+
 /* SP 800-90B 4.3: the start-up health test on HEALTH_STARTUP_SAMPLES
  * fresh samples before any output. */
 static int startup_health(struct lane *l)
@@ -699,12 +709,15 @@ static int lane_init(struct generator *g, struct lane *l)
 		return -ENOMEM;
 	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
 	l->cond = cond_new();
+	/* Walk output and timer deltas are what the output is made from:
+	 * secret buffers, like the ring. */
 	for (i = 0; i < (hold ? 2 : 1); i++) {
-		l->fb[i].walk = malloc(fill);
-		l->fb[i].deltas = malloc(g->fill_words / COLLECTOR_WORDS_PER_SAMPLE *
-					 sizeof(uint64_t));
+		l->fb[i].walk = secret_alloc(fill);
+		l->fb[i].deltas = secret_alloc(deltas_size(g));
 		if (!l->fb[i].walk || !l->fb[i].deltas)
 			return -ENOMEM;
+		secret_lock(l->fb[i].walk, fill);
+		secret_lock(l->fb[i].deltas, deltas_size(g));
 	}
 	l->walk = l->fb[0].walk;
 	l->deltas = l->fb[0].deltas;
@@ -714,7 +727,8 @@ static int lane_init(struct generator *g, struct lane *l)
 	if (g->cfg.output == GEN_SEEDS) {
 		l->fill_out = (fill / 32 / gen_seed_samples() + 1) * COND_KEY_BYTES;
 		hold = hold / 32 / gen_seed_samples() * COND_KEY_BYTES;
-		l->pend = malloc(gen_seed_samples() * sizeof(*l->pend));
+		l->pend = secret_alloc(gen_seed_samples() * sizeof(*l->pend));
+		secret_lock(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	}
 	/* One lane refills only when the ring has nothing released, so what a
 	 * test may hold plus one fill is enough.  A lane with its own thread
@@ -723,7 +737,12 @@ static int lane_init(struct generator *g, struct lane *l)
 	ring_need = hold + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
 	l->cap = pow2_at_least(ring_need);
 	l->cap_by_reader = pow2_at_least(hold + l->fill_out);
-	l->ring = malloc(l->cap);
+	l->ring_size = l->cap;
+	l->ring = secret_alloc(l->ring_size);
+	/* With several lanes the first read settles how much of the ring is
+	 * used, and locks that (lanes_threaded(), lanes_by_reader()). */
+	if (g->nlanes == 1)
+		secret_lock(l->ring, l->cap);
 	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
@@ -749,18 +768,20 @@ static void lane_fini(struct lane *l)
 	for (i = 0; i < 2; i++) {
 		if (l->fb[i].walk)
 			wipe(l->fb[i].walk, l->g->fill_words * 4);
-		free(l->fb[i].walk);
-		free(l->fb[i].deltas);
+		if (l->fb[i].deltas)
+			wipe(l->fb[i].deltas, deltas_size(l->g));
+		secret_free(l->fb[i].walk, l->g->fill_words * 4);
+		secret_free(l->fb[i].deltas, deltas_size(l->g));
 	}
 	if (l->pend)
 		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
-	free(l->pend);
+	secret_free(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	/* Ring positions are written from 0 on, so only the first head_max
 	 * bytes (at most the whole ring) ever held output; wiping the rest
 	 * would only fault in pages nobody touched. */
 	if (l->ring)
 		wipe(l->ring, l->head_max < l->cap ? (size_t)l->head_max : l->cap);
-	free(l->ring);
+	secret_free(l->ring, l->ring_size);
 	pthread_cond_destroy(&l->room);
 	pthread_cond_destroy(&l->fb_cond);
 }

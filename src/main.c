@@ -193,6 +193,15 @@ static void log_layout(const struct collector_layout *l)
 		log_info("walk code at %p", l->code_start);
 }
 
+/* A gen_new() that failed says why in one line: a failing noise source
+ * has said so already. */
+static bool gen_failed(int err)
+{
+	if (err < 0 && err != -EIO)
+		log_errx("cannot start the generator: %s", strerror(-err));
+	return err < 0;
+}
+
 static int run_file(const struct options *o, const struct cache_geom *geom)
 {
 	const struct testspec *spec = &o->spec;
@@ -200,15 +209,11 @@ static int run_file(const struct options *o, const struct cache_geom *geom)
 				    .progress = o->progress || isatty(STDERR_FILENO) };
 	struct gen_config gc;
 	struct generator *g;
-	int err, st;
+	int st;
 
 	gen_config_from(&gc, o, geom, spec);
-	err = gen_new(&g, &gc);
-	if (err < 0) {
-		if (err != -EIO)
-			log_errx("cannot start the generator: %s", strerror(-err));
+	if (gen_failed(gen_new(&g, &gc)))
 		return 1;
-	}
 	if (log_verbose(VERB_SUMMARY))
 		log_summary(o, geom, spec, g);
 	if (log_verbose(VERB_LOOP | VERB_CODE)) {
@@ -404,10 +409,10 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 		goto out;
 	gen_config_from(&gc, o, geom, &o->spec);
 	gc.output = GEN_SEEDS;
-	if (fc.feed && gen_new(&g, &gc) < 0)
+	if (fc.feed && gen_failed(gen_new(&g, &gc)))
 		goto out;
 	gc.output = GEN_STREAM;
-	if (serve && gen_new(&egd.g, &gc) < 0)
+	if (serve && gen_failed(gen_new(&egd.g, &gc)))
 		goto out;
 	io.max_fds = serve ? egd_max_pollfds(egd.srv) : 0;
 	if (privs_seccomp() < 0)

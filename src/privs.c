@@ -50,7 +50,7 @@ static const int allowed[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 	SCMP_SYS(gettimeofday),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk),
-	SCMP_SYS(madvise), SCMP_SYS(mprotect),
+	SCMP_SYS(madvise), SCMP_SYS(mprotect), SCMP_SYS(mlock),
 	SCMP_SYS(futex), SCMP_SYS(sched_yield),
 	/* a thread started just before the filter may still be registering
 	 * itself with glibc when the filter lands */

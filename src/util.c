@@ -2,11 +2,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "mockalloc.h"
 #include "util.h"
 
 void wipe(void *p, size_t n)
@@ -62,4 +66,41 @@ uint64_t monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ secrets */
+
+/* Output buffers get pages of their own: mlock() and munlock() work on
+ * whole pages, so a buffer that shared a page with another could be
+ * unlocked by the other's release; and unmapping returns them at once. */
+void *secret_alloc(size_t n)
+{
+	void *p;
+
+	if (mockalloc_fail_now())
+		return NULL;
+	p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Output has no place in a core dump (Linux 3.4+; best effort). */
+	madvise(p, n ? n : 1, MADV_DONTDUMP);
+	return p;
+}
+
+void secret_lock(void *p, size_t n)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+
+	if (!p || n == 0 || mlock(p, n) == 0)
+		return;
+	if (!atomic_flag_test_and_set(&warned))
+		log_warnx("cannot lock output buffers in memory (%s): they may be "
+			  "written to swap; raise RLIMIT_MEMLOCK (LimitMEMLOCK= in a unit)",
+			  strerror(errno));
+}
+
+void secret_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
 }

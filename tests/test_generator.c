@@ -308,6 +308,49 @@ static void test_lanes_by_reader_threads(void **state)
 	gen_free(g);
 }
 
+/* VmLck of this process, in KiB. */
+static unsigned long locked_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned long kb = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Output buffers are locked while the generator lives (the test runs with
+ * the default RLIMIT_MEMLOCK of 8 MiB or as root), and gen_free() gives
+ * them back; with two lanes the rings are locked once the first read has
+ * settled their size. */
+static void test_buffers_locked(void **state)
+{
+	struct gen_config gc = config(1, 64 * 1024);
+	unsigned long before = locked_kb();
+	struct generator *g;
+	uint8_t buf[64];
+
+	(void)state;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	/* Ring and walk buffer 256 KiB each, deltas 64 KiB. */
+	assert_true(locked_kb() >= before + 256 + 256 + 64);
+	gen_free(g);
+	assert_int_equal(locked_kb(), before);
+
+	gc = config(2, 64 * 1024);
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_true(locked_kb() >= before + 2 * (256 + 64));
+	assert_true(locked_kb() < before + 2 * (256 + 256 + 64));
+	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
+	assert_true(locked_kb() >= before + 2 * (256 + 256 + 64));
+	gen_free(g);
+	assert_int_equal(locked_kb(), before);
+}
+
 static void test_bad_buffer(void **state)
 {
 	struct gen_config gc = config(1, 7);   /* less than one sample */
@@ -526,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_peek_consume),
 		cmocka_unit_test(test_lanes_by_reader),
 		cmocka_unit_test(test_lanes_by_reader_threads),
+		cmocka_unit_test(test_buffers_locked),
 		cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_online_tests_run),
 		cmocka_unit_test(test_online_tests_threads),
