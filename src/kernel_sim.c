@@ -240,6 +240,11 @@ static int sim_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 	(void)nextra;
 	catch_up(s);
 	s->stats.waits++;
+	if (s->cfg.eintr_every && s->stats.waits % s->cfg.eintr_every == 0) {
+		s->stats.stray_eintr++;
+		handed_back(s);
+		return -EINTR;
+	}
 	if (want_writable && writable(s)) {
 		ret = WAIT_WRITABLE;
 		goto out;

@@ -40,12 +40,16 @@ struct sim_config {
 	int fail_set_errno;           /* set_write_threshold fails with this */
 	uint64_t usr1_at_ns;          /* raise SIGUSR1 then (0 = never) ... */
 	volatile sig_atomic_t *usr1;  /* ... here, and wait() returns -EINTR */
+	unsigned eintr_every;         /* every Nth wait() is cut short by a
+					 * signal the daemon does not handle
+					 * (-EINTR, no flag set; 0 = never) */
 };
 
 enum { SIM_LATENCY_MAX = 1 << 16 };
 
 struct sim_stats {
 	uint64_t waits;               /* wait() calls that slept or returned */
+	uint64_t stray_eintr;         /* of which cut short by eintr_every */
 	uint64_t wake_writable;       /* wait() returns for POLLOUT */
 	uint64_t wake_timeout;        /* wait() returns for the timeout */
 	uint64_t add_calls, add_bytes, credited_bits, credited_effective;

@@ -268,6 +268,41 @@ static void test_signals(void **state)
 	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
 }
 
+/* poll() cut short by signals the daemon does not act on (SIGCHLD, a
+ * debugger's stop, SIGWINCH): every third wait returns EINTR with no flag
+ * set.  The daemon sleeps again with what is left of its deadline: the old
+ * pool is served exactly as without them, and the new pool gets its
+ * injections on schedule, none early, none extra. */
+static void test_stray_eintr(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 30);
+	double drained = 64.0 * 1024 * 8 * 30;
+
+	(void)state;
+	sc.sim.initial_avail = 4096;
+	sc.sim.drain_bytes_per_s = 64 * 1024;
+	sc.sim.eintr_every = 3;
+	sc.fc.write_set = true;
+	sc.fc.write_bits = 2048;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_true(sc.ss.stray_eintr > 10);
+	assert_int_equal(sc.ss.blocked_ns, 0);
+	assert_true(sc.ss.longest_below_ns <= 1);
+	assert_int_equal(sc.st.refills, sc.ss.wake_writable + 1);
+	assert_true(sc.ss.credited_effective + 4096 >= drained);
+	assert_int_equal(sc.st.add_errors, 0);
+
+	sc = base(POOL_NEW, 150);
+	sc.sim.crng_ready = true;
+	sc.sim.eintr_every = 2;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_true(sc.ss.stray_eintr >= 2);
+	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
+	assert_int_equal(sc.ss.wake_timeout, 2);
+}
+
 /* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
  * EPERM (privilege lost) and EFAULT (a bug) end the daemon with status 1
  * before anything more is credited; a passing error that never passes
@@ -359,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_write_threshold),
 		cmocka_unit_test(test_once),
 		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_stray_eintr),
 		cmocka_unit_test(test_kernel_errors),
 		cmocka_unit_test(test_with_online_tests),
 #ifdef HRNG_MOCK_TIMER
