@@ -1,7 +1,8 @@
 #!/bin/sh
 # e2e-egd.sh - the daemon's EGD server (--egd): every command over a real
 # socket, EGD-only without privileges, alongside the kernel feed as root,
-# socket files (mode, stale, symlink, removal), TCP on loopback, SIGUSR1.
+# socket files (mode, stale, symlink, removal), TCP on loopback, SIGUSR1, slow
+# readers beside a good client.
 . "$top_srcdir/tests/tap.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the test client)"
@@ -71,6 +72,55 @@ rss1=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
 check "after 1000 dropped connections: RSS bounded ($rss0 -> $rss1 KiB)" [ "$rss1" -lt $((rss0 + 2048)) ]
 check "after 1000 dropped connections: no descriptor left open" \
 	sh -c "[ \$(ls /proc/$pid/fd | wc -l) -lt 16 ]"
+# Slow readers: 16 clients ask for 1 MB each, then read a byte every
+# 100 ms for 3 s, so the daemon's socket buffers and queues for them fill.
+# The policy (doc/egd.md): they are kept, cost at most their queue, and a
+# good client is still served promptly.
+fds0=$(ls /proc/$pid/fd | wc -l)
+python3 - "$work/egd.sock" "$pid" >slow.txt <<'PY'
+import os, socket, sys, time
+path, pid = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(5)
+    return s
+def recvn(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            sys.exit("early close")
+        b += c
+    return b
+slow = [conn() for _ in range(16)]
+for s in slow:
+    s.sendall(b"\x02\xff" * 4096)
+good = conn()
+worst, n, t0, nxt = 0.0, 0, time.monotonic(), time.monotonic()
+while time.monotonic() - t0 < 3:
+    t = time.monotonic()
+    good.sendall(b"\x02\x40")
+    recvn(good, 64)
+    worst, n = max(worst, time.monotonic() - t), n + 1
+    if time.monotonic() >= nxt:
+        nxt += 0.1
+        for s in slow:
+            recvn(s, 1)
+rss = [l.split()[1] for l in open("/proc/%s/status" % pid) if l.startswith("VmRSS")][0]
+print("good %d worst_ms %.1f fds %d rss %s" % (n, worst * 1000,
+      len(os.listdir("/proc/%s/fd" % pid)), rss))
+PY
+read -r _ ngood _ worst _ fds_slow _ rss_slow <slow.txt
+check "slow readers: a good client served promptly ($ngood requests, worst ${worst:-?} ms)" \
+	awk -v w="${worst:-9999}" -v n="${ngood:-0}" 'BEGIN { exit !(w < 250 && n >= 20) }'
+check "slow readers: all 16 kept, nothing else open ($fds0 -> ${fds_slow:-?} descriptors)" \
+	[ "${fds_slow:-0}" -eq $((fds0 + 17)) ]
+check "slow readers: RSS bounded ($rss1 -> ${rss_slow:-?} KiB)" [ "${rss_slow:-999999}" -lt $((rss1 + 2048)) ]
+client "$work/egd.sock" read 64 >slowafter.txt
+check "after the slow readers left: still serving" grep -q "^read 64 " slowafter.txt
+check "after the slow readers left: their descriptors closed" \
+	sh -c "[ \$(ls /proc/$pid/fd | wc -l) -eq $fds0 ]"
 kill -USR1 "$pid"
 check "SIGUSR1: per-listener statistics with the protocol error" \
 	wait_for only.log "egd unix:$work/egd.sock: .* protocol errors"

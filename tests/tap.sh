@@ -5,11 +5,11 @@
 # With HRNG_VALGRIND=1 in the environment (scripts/test-all's valgrind
 # suite), $HRNG becomes tests/valgrind.sh, which runs the real binary under
 # valgrind memcheck, one log per process.  done_testing (and skip_all) then
-# read every log of the script: a memcheck error, a leak, a descriptor left
-# open at exit, or a log cut short is one failing test each, with the log
-# copied into the TAP output.  Scripts ask under_valgrind to scale down what
-# valgrind makes slow, and check_timing skips (with the reason) the checks
-# that time the program, since everything runs 20 to 50 times slower.
+# read every log the script made: a memcheck error, a leak, a descriptor
+# left open at exit or a log cut short is one failing test, with the log
+# copied into the TAP output.  Scripts ask under_valgrind where valgrind
+# changes what can be run, and check_timing skips (saying why) the checks
+# that time the program, since valgrind runs it 20 to 50 times slower.
 tap_n=0
 tap_failed=0
 ok() {   # ok DESCRIPTION: a passing check
@@ -23,8 +23,8 @@ check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
 	if "$@"; then ok "$d"; else fail "$d"; fi
 }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
-# check_timing DESCRIPTION COMMAND...: a check on how fast the program
-# is; not asserted under valgrind.
+# check_timing DESCRIPTION COMMAND...: a check of how fast the program
+# is; skipped under valgrind.
 check_timing() {
 	if under_valgrind; then
 		skip "$1: not timed under valgrind (it runs the program 20-50 times slower)"
@@ -33,7 +33,7 @@ check_timing() {
 	fi
 }
 skip_all() { # skip_all REASON: nothing (more) to test here
-	if [ -n "$vg_dir" ] && [ -n "$(vg_logs)" ]; then
+	if under_valgrind && [ -n "$(vg_logs)" ]; then
 		# the program ran under valgrind before the reason showed up:
 		# its logs still count
 		skip "$*"
@@ -43,7 +43,7 @@ skip_all() { # skip_all REASON: nothing (more) to test here
 	echo "1..0 # SKIP $*"; exit 0
 }
 done_testing() {
-	[ -z "$vg_dir" ] || vg_report
+	if under_valgrind; then vg_report; fi
 	echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]
 }
 under_valgrind() { [ -n "$vg_dir" ]; }
@@ -51,8 +51,8 @@ under_valgrind() { [ -n "$vg_dir" ]; }
 : "${top_srcdir:=.}"
 
 # ---------------------------------------------------------------- valgrind
-# vg_dir holds this script's logs (build tree, tests/valgrind-logs/NAME/,
-# kept for a look after a failure; emptied when the script starts).
+# vg_dir holds this script's logs: tests/valgrind-logs/NAME/ in the build
+# tree, emptied when the script starts, kept afterwards for a look.
 vg_dir=""
 vg_logs() { find "$vg_dir" -name 'vg.*.log' | sort; }
 
@@ -74,17 +74,65 @@ vg_problems() {
 	}
 	/== ERROR SUMMARY: / {
 		summary = 1
-		if ($4 != 0) print $4 " memcheck errors (leaks included)"
+		if ($4 != 0) print "memcheck: " $4 " errors (leaks count as errors)"
 	}
-	END { if (!summary) print "log cut short: killed before valgrind could check it" }
+	END { if (!summary) print "log cut short: still running, or killed before valgrind could check it" }
 	' "$1"
+}
+
+# vg_killed PID: the test killed PID with SIGKILL on purpose (a crash it
+# simulates), so valgrind could not write that log's report: drop it.
+vg_killed() {
+	if under_valgrind; then rm -f "$vg_dir/vg.$1.log"; fi
+}
+
+# vg_known_bug PATTERN REASON: the runs whose command line contains PATTERN
+# have a problem already reported against src/ and not fixed yet.  Their
+# failures are TAP TODOs (expected failures, log still shown); once they
+# are clean, an unexpected pass asks for the vg_known_bug line to go.
+vg_known=""
+vg_known_bug() {
+	vg_known="$vg_known$1	$2
+"
+}
+# vg_known_reason COMMAND: the REASON of the first PATTERN in COMMAND
+vg_known_reason() {
+	while IFS='	' read -r vg_p vg_r; do
+		[ -n "$vg_p" ] || continue
+		case $1 in *"$vg_p"*) echo "$vg_r"; return ;; esac
+	done <<VG_KNOWN
+$vg_known
+VG_KNOWN
+}
+
+# vg_running PID: whether that process is still at work (not a zombie)
+vg_running() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# vg_settle: wait, up to 60 s, for every process with a log to end: a
+# daemon's forked child may still be unwinding, valgrind still writing its
+# leak report, when the test is done with them.
+vg_settle() {
+	vg_i=0
+	while [ $vg_i -lt 600 ]; do
+		vg_busy=""
+		for vg_log in $(vg_logs); do
+			vg_pid=${vg_log##*/vg.}; vg_pid=${vg_pid%.log}
+			vg_running "$vg_pid" && vg_busy=1 && break
+		done
+		[ -n "$vg_busy" ] || return 0
+		sleep 0.1
+		vg_i=$((vg_i + 1))
+	done
 }
 
 # vg_report: one failing test per log with a problem, or one passing test
 # for all of them.  (Its variables are vg_*: the scripts have their own
 # $pid, which their EXIT traps kill.)
 vg_report() {
-	vg_n=0 vg_bad=0
+	vg_settle
+	vg_n=0 vg_bad=0 vg_todo_n=0 vg_hit=""
 	for vg_log in $(vg_logs); do
 		vg_n=$((vg_n + 1))
 		vg_pid=${vg_log##*/vg.}; vg_pid=${vg_pid%.log}
@@ -92,15 +140,32 @@ vg_report() {
 		grep -rqs --include='vg.*.log' "== Parent PID: $vg_pid\$" "$vg_dir" && vg_forked=1
 		vg_why=$(vg_problems "$vg_log" "$vg_forked" | tr '\n' ';')
 		[ -n "$vg_why" ] || continue
-		vg_bad=$((vg_bad + 1))
 		vg_cmd=$(sed -n 's/^==[0-9]*== Command: //p' "$vg_log" | head -n 1)
-		fail "valgrind: $vg_cmd (pid $vg_pid): $vg_why"
+		vg_todo=$(vg_known_reason "$vg_cmd")
+		if [ -n "$vg_todo" ]; then
+			vg_hit="$vg_hit<$vg_todo>" vg_todo_n=$((vg_todo_n + 1))
+			tap_n=$((tap_n + 1))
+			echo "not ok $tap_n - valgrind: $vg_cmd (pid $vg_pid): $vg_why # TODO $vg_todo"
+		else
+			vg_bad=$((vg_bad + 1))
+			fail "valgrind: $vg_cmd (pid $vg_pid): $vg_why"
+		fi
 		sed 's/^/# /' "$vg_log" | head -n 300
 	done
+	while IFS='	' read -r vg_p vg_r; do
+		[ -n "$vg_p" ] || continue
+		case $vg_hit in *"<$vg_r>"*) continue ;; esac
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n - valgrind: runs with '$vg_p' are clean # TODO fixed? then drop vg_known_bug: $vg_r"
+	done <<VG_KNOWN
+$vg_known
+VG_KNOWN
 	if [ "$vg_n" -eq 0 ]; then
 		fail "valgrind: no log in $vg_dir: the program never ran under valgrind"
 	elif [ "$vg_bad" -eq 0 ]; then
-		ok "valgrind: $vg_n processes, no memcheck error, no leak, no descriptor left open"
+		vg_known_n=""
+		[ "$vg_todo_n" -eq 0 ] || vg_known_n=" (and $vg_todo_n known, TODO above)"
+		ok "valgrind: $((vg_n - vg_todo_n)) processes with no memcheck error, no leak, no descriptor left open$vg_known_n"
 	fi
 }
 
@@ -108,10 +173,12 @@ if [ "${HRNG_VALGRIND:-0}" = 1 ]; then
 	command -v valgrind >/dev/null 2>&1 || skip_all "HRNG_VALGRIND=1 but valgrind is not installed"
 	vg_dir=$(cd "${top_builddir:-.}" && pwd)/tests/valgrind-logs/$(basename "$0" .sh)
 	rm -rf "$vg_dir" && mkdir -p "$vg_dir" || exit 99
-	# a copy, made executable: $HRNG is run as a program, and the
-	# source tree keeps its scripts without the x bit
+	# runs as nobody (setpriv) write their logs here too
+	chmod 1777 "$vg_dir" || exit 99
+	# a copy, made executable: $HRNG is run as a program, and a
+	# checkout or tarball need not keep the x bit
 	cp "$top_srcdir/tests/valgrind.sh" "$vg_dir/valgrind.sh" &&
-		chmod +x "$vg_dir/valgrind.sh" || exit 99
+		chmod 755 "$vg_dir/valgrind.sh" || exit 99
 	HRNG_VALGRIND_BIN=$HRNG HRNG_VALGRIND_LOGS=$vg_dir
 	export HRNG_VALGRIND_BIN HRNG_VALGRIND_LOGS
 	if [ -f "$top_srcdir/tests/valgrind.supp" ]; then

@@ -1,5 +1,6 @@
 /* test_egd.c - the EGD server over real sockets: every command, partial
- * reads and writes, many clients, a client that never reads, garbage and
+ * reads and writes, many clients, a client that never reads, slow readers
+ * (others still served promptly, memory bounded, the slow kept), garbage and
  * truncated input, the rate limit, the client limit, the UNIX socket
  * file's safe replacement, TCP on loopback; and the parser on its own.
  *
@@ -507,6 +508,158 @@ static void test_never_reads(void **state)
 	srv_free(v);
 }
 
+/* ---------------------------------------------------------------- slow readers
+ *
+ * Clients that ask for far more than they read, then take a byte every
+ * SLOW_PAUSE_MS: their socket buffers and then their queues fill and stay
+ * full.  The policy (doc/egd.md, "Bounded memory"): such a client is kept,
+ * costs at most queue_max bytes of our memory and one slot, and delays
+ * nobody else.
+ */
+
+enum {
+	SLOW = 8,
+	SLOW_ASKED = 4096,              /* 0x02 255 requests each: 1 MB, more than
+					 * the socket buffers hold */
+	SLOW_PAUSE_MS = 100,
+	SLOW_RUN_MS = 2000,
+	PROMPT_MS = 250,                /* a good client's worst wait */
+};
+
+static void ask_a_lot(int fd)
+{
+	uint8_t req[2 * SLOW_ASKED];
+	int i;
+
+	for (i = 0; i < SLOW_ASKED; i++) {
+		req[2 * i] = 2;
+		req[2 * i + 1] = 255;
+	}
+	send_all(fd, req, sizeof(req));
+}
+
+/* The kernel's default send buffer for a UNIX stream socket: what the
+ * server's socket to a slow reader holds at most besides our queue. */
+static size_t unix_sndbuf(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), v = 0;
+	socklen_t len = sizeof(v);
+
+	assert_true(fd >= 0);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+	close(fd);
+	return (size_t)v;
+}
+
+/* One 0x02 64 by the good client; returns how long it took, in ns. */
+static uint64_t good_request(int fd, uint8_t *rep)
+{
+	uint64_t t0 = monotonic_ns();
+
+	send_all(fd, "\x02\x40", 2);
+	recv_all(fd, rep, 64, 64);
+	return monotonic_ns() - t0;
+}
+
+static void test_slow_readers(void **state)
+{
+	enum { QUEUE = 4096 };
+	struct srv *v = srv_start(0, 0, SLOW + 1, QUEUE);
+	struct egd_listener_stats st;
+	uint8_t first[SLOW][255], rep[64];
+	uint64_t worst = 0, good = 0, t0, next;
+	int slow[SLOW], fd, i;
+	size_t got[SLOW] = { 0 };
+
+	(void)state;
+	for (i = 0; i < SLOW; i++) {
+		slow[i] = client_unix(v->path);
+		ask_a_lot(slow[i]);
+	}
+	fd = client_unix(v->path);
+	t0 = next = monotonic_ns();
+	while (monotonic_ns() - t0 < (uint64_t)SLOW_RUN_MS * 1000000) {
+		uint64_t dt = good_request(fd, rep);
+
+		worst = dt > worst ? dt : worst;
+		good++;
+		if (monotonic_ns() < next)
+			continue;
+		next += (uint64_t)SLOW_PAUSE_MS * 1000000;
+		for (i = 0; i < SLOW; i++, got[i - 1]++)
+			recv_all(slow[i], first[i] + got[i], 1, 1);
+	}
+	print_message("slow readers: %llu good requests, the slowest %.1f ms; "
+		      "each slow reader took %zu bytes\n", (unsigned long long)good,
+		      worst / 1e6, got[0]);
+	srv_stop(v, &st);
+	close(fd);
+	assert_true(worst < (uint64_t)PROMPT_MS * 1000000);
+	assert_true(good >= 100);
+	/* Kept, every one of them, with its queue full but never more. */
+	assert_int_equal(st.clients_now, SLOW + 1);
+	assert_int_equal(st.protocol_errors, 0);
+	assert_int_equal(st.queue_peak, QUEUE);
+	/* Served to the slow ones: at most their queues and socket buffers
+	 * (x2: the kernel counts buffer overhead), far below what they asked. */
+	assert_true(st.bytes_served - good * 64 <= SLOW * (QUEUE + 2 * unix_sndbuf()));
+	assert_true(st.bytes_served - good * 64 < (uint64_t)SLOW * SLOW_ASKED * 255 / 2);
+	/* What a slow reader took a byte at a time is its first reply as the
+	 * source gave it, in order: nothing lost or reordered by waiting. */
+	for (i = 0; i < SLOW; i++) {
+		assert_true(got[i] >= SLOW_RUN_MS / SLOW_PAUSE_MS - 1);
+		assert_non_null(memmem(v->src.log, LOG_CAP, first[i], got[i]));
+		close(slow[i]);
+	}
+	srv_free(v);
+}
+
+/* Start the loop again after srv_stop(). */
+static void srv_resume(struct srv *v)
+{
+	char x;
+
+	assert_int_equal(read(v->stop[0], &x, 1), 1);
+	assert_int_equal(pthread_create(&v->th, NULL, srv_loop, v), 0);
+}
+
+/* Slow readers that fill every slot: the next client is refused (closed
+ * at once, counted), none of them is dropped to make room; when one goes,
+ * its slot serves a new client. */
+static void test_slow_readers_hold_slots(void **state)
+{
+	enum { MAX = 4 };
+	struct srv *v = srv_start(0, 0, MAX, 0);
+	struct egd_listener_stats st;
+	uint8_t rep[64];
+	int slow[MAX], fd, i;
+
+	(void)state;
+	for (i = 0; i < MAX; i++) {
+		slow[i] = client_unix(v->path);
+		ask_a_lot(slow[i]);
+		recv_all(slow[i], rep, 1, 1);   /* accepted and served */
+	}
+	fd = client_unix(v->path);
+	assert_true(closed_by_server(fd));
+	close(fd);
+	srv_stop(v, &st);
+	assert_int_equal(st.clients_refused, 1);
+	assert_int_equal(st.clients_now, MAX);  /* none dropped for the newcomer */
+	assert_int_equal(st.protocol_errors, 0);
+	srv_resume(v);
+	/* The server sees this hang-up no later than the next connection. */
+	close(slow[0]);
+	fd = client_unix(v->path);
+	assert_true(good_request(fd, rep) < (uint64_t)PROMPT_MS * 1000000);
+	close(fd);
+	for (i = 1; i < MAX; i++)
+		close(slow[i]);
+	srv_stop(v, &st);
+	assert_int_equal(st.clients_refused, 1);
+	srv_free(v);
+}
+
 /* ---------------------------------------------------------------- bad input */
 
 static void test_garbage_and_truncated(void **state)
@@ -809,6 +962,8 @@ int main(void)
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_many_clients),
 		cmocka_unit_test(test_never_reads),
+		cmocka_unit_test(test_slow_readers),
+		cmocka_unit_test(test_slow_readers_hold_slots),
 		cmocka_unit_test(test_garbage_and_truncated),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_source_failure),
