@@ -14,7 +14,7 @@ size_of() { wc -c <"$1" | tr -d ' '; }
 running() {
 	i=0
 	while [ $i -lt 300 ]; do
-		[ -n "$(ls -A | grep havege-rngd)" ] && return 0
+		for f in .havege-rngd.*; do [ -e "$f" ] && return 0; done
 		sleep 0.1
 		i=$((i + 1))
 	done
