@@ -78,11 +78,12 @@ static void detach_stdio(void)
 		close(fd);
 }
 
-int daemon_fork(const char *pidfile)
+int daemon_fork(const char *pidfile, int *ready)
 {
 	int p[2];
 	pid_t pid;
 
+	*ready = -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_err("cannot create a pipe");
 		return -1;
@@ -97,15 +98,17 @@ int daemon_fork(const char *pidfile)
 		parent_wait(pid, p[0]);
 	}
 	close(p[0]);
+	*ready = p[1];
+	/* While stderr is still the caller's, so a refusal is seen there; the
+	 * caller's error path then cleans up (sockets, descriptors) and tells
+	 * the parent, which exits with status 1. */
+	if (pidfile && pidfile_write(pidfile) < 0)
+		return -1;
 	if (setsid() < 0 || chdir("/") < 0)
 		log_warn("cannot detach from the terminal");
 	log_init("havege-rngd", LOG_DEST_SYSLOG, log_get_verbose());
 	detach_stdio();
-	if (pidfile && pidfile_write(pidfile) < 0) {
-		daemon_ready(p[1], 1);
-		exit(1);
-	}
-	return p[1];
+	return 0;
 }
 
 void daemon_ready(int fd, int status)

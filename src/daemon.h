@@ -3,8 +3,9 @@
  * daemon_fork() forks; the parent waits until the child reports with
  * daemon_ready() (start-up tests passed: status 0; or failed: 1) and exits
  * with that status, so `havege-rngd` without -F still fails visibly when
- * its start-up tests fail.  The child starts a session, moves to /, points
- * stdin, stdout and stderr at /dev/null and writes the pidfile.
+ * its start-up tests fail.  The child writes the pidfile (a refusal is
+ * reported on the caller's stderr), then starts a session, moves to /, and
+ * points stdin, stdout and stderr at /dev/null.
  *
  * pidfile_write() refuses a symlink (O_NOFOLLOW) or anything but a regular
  * file; pidfile_remove() removes it on a clean exit.
@@ -15,9 +16,11 @@
 
 #include <stdbool.h>
 
-/* Returns, in the child, a descriptor for daemon_ready(); the parent never
- * returns.  -1 (logged) if the fork failed. */
-int daemon_fork(const char *pidfile);
+/* Returns 0 in the child, with *ready the descriptor for daemon_ready();
+ * the parent never returns.  -1 (logged) if the fork failed (*ready is -1),
+ * or in the child if the pidfile was refused: the caller cleans up and then
+ * reports status 1 on *ready. */
+int daemon_fork(const char *pidfile, int *ready);
 void daemon_ready(int fd, int status);
 int pidfile_write(const char *path);
 void pidfile_remove(const char *path);

@@ -115,20 +115,20 @@ static int linux_set_write_threshold(struct kernel *k, int bits)
 
 static int linux_add_entropy(struct kernel *k, const void *data, size_t n, int credit)
 {
-	struct {
-		struct rand_pool_info info;
-		uint8_t buf[ADD_MAX];
-	} req;
+	/* rand_pool_info ends in a flexible array: room for it and the data,
+	 * aligned as its int fields need. */
+	uint32_t req[(sizeof(struct rand_pool_info) + ADD_MAX + 3) / 4];
+	struct rand_pool_info *info = (struct rand_pool_info *)req;
 	int ret = 0;
 
 	if (n > ADD_MAX || credit < 0)
 		return -EINVAL;
-	req.info.entropy_count = credit;
-	req.info.buf_size = (int)n;
-	memcpy(req.buf, data, n);
-	if (ioctl(ctx_of(k)->fd, RNDADDENTROPY, &req) < 0)
+	info->entropy_count = credit;
+	info->buf_size = (int)n;
+	memcpy(info->buf, data, n);
+	if (ioctl(ctx_of(k)->fd, RNDADDENTROPY, info) < 0)
 		ret = -errno;
-	wipe(&req, sizeof(req));
+	wipe(req, sizeof(req));
 	return ret;
 }
 

@@ -47,6 +47,9 @@ unsigned log_get_verbose(void)
 }
 
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
 	char line[1024];
 

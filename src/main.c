@@ -394,6 +394,7 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	struct kernel k = { 0 };
 	struct generator *g = NULL;
 	bool detach = !o->foreground && !o->once;
+	bool own_pidfile = false;       /* ours to remove: we wrote it */
 	int ready = -1, status = 1;
 
 	if (o->no_kernel && !serve) {
@@ -402,8 +403,9 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	}
 	if (daemon_open(&k, &info, &fc) || (serve && egd_open(o, &egd)))
 		goto out;
-	if (detach && (ready = daemon_fork(o->pidfile)) < 0)
+	if (detach && daemon_fork(o->pidfile, &ready) < 0)
 		goto out;
+	own_pidfile = detach && o->pidfile;
 	block_daemon_signals(&k);
 	if (privs_drop(fc.feed) < 0)
 		goto out;
@@ -433,14 +435,16 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	if (status > 128)
 		log_notice("stopped by signal %d", status - 128);
 out:
-	daemon_ready(ready, 1);
 	egd_server_free(egd.srv);
 	gen_free(egd.g);
 	gen_free(g);
 	if (k.close)
 		k.close(&k);
-	if (detach)
+	/* Another instance's pidfile is left alone; the parent hears of a
+	 * failure only once everything is cleaned up. */
+	if (own_pidfile)
 		pidfile_remove(o->pidfile);
+	daemon_ready(ready, 1);
 	return status;
 }
 

@@ -64,6 +64,15 @@ static const int allowed[] = {
 	SCMP_SYS(unlink), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+/* Allow ioctl(2) with this request (its second argument) and no other. */
+static int allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
+{
+	struct scmp_arg_cmp cmp = { .arg = 1, .op = SCMP_CMP_EQ,
+				    .datum_a = (scmp_datum_t)request, .datum_b = 0 };
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &cmp);
+}
+
 int privs_seccomp(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -78,11 +87,9 @@ int privs_seccomp(void)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	/* ioctl: only the two requests the feeder makes */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)RNDGETENTCNT));
+		r = allow_ioctl(ctx, RNDGETENTCNT);
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)RNDADDENTROPY));
+		r = allow_ioctl(ctx, RNDADDENTROPY);
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0)
