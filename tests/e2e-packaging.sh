@@ -180,6 +180,7 @@ fi
 # Issue 5's list, exactly.
 for line in Type=notify NotifyAccess=main DefaultDependencies=no \
 	"Before=sysinit.target shutdown.target" WantedBy=sysinit.target Restart=always \
+	StartLimitIntervalSec=0 \
 	"SuccessExitStatus=137 143" CapabilityBoundingSet=CAP_SYS_ADMIN NoNewPrivileges=yes \
 	PrivateNetwork=yes PrivateTmp=yes ProtectSystem=strict ProtectHome=yes \
 	ProtectKernelModules=yes ProtectKernelLogs=yes RestrictNamespaces=yes \
