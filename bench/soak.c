@@ -17,8 +17,8 @@
  * stuck (timer_mock_set(), so only a --enable-mock-timer build can run
  * this): the health tests must fail permanently, the feeder must stop
  * crediting and return 1.  The program then does what systemd does with
- * our unit (Restart=always, RestartSec=1s): starts a new instance a
- * second later, whose start-up tests refuse to run on the stuck timer
+ * our unit (Restart=always, RestartSec=5s): starts a new instance five
+ * seconds later, whose start-up tests refuse to run on the stuck timer
  * until the window is over.  Every credit is counted by phase: before the
  * window, in it (before and after the failure was detected), after it.
  *
@@ -63,7 +63,7 @@ enum {
 	SEC_NS = 1000000000,
 	MS_NS = 1000000,
 	TICK_S = 10,
-	RESTART_NS = SEC_NS,            /* the unit's RestartSec=1s */
+	RESTART_S = 5,                  /* the unit's RestartSec=5s */
 	/* The loop wakes at least this often, so a SIGTERM that lands just
 	 * before ppoll() is seen within a tenth of a second. */
 	WAKE_MAX_NS = 100 * MS_NS,
@@ -518,10 +518,10 @@ static int instance_run(const struct testspec *spec)
 	return status;
 }
 
-/* RestartSec: sleep a second of real time, keeping the schedule. */
+/* RestartSec: sleep RESTART_S of real time, keeping the schedule. */
 static void restart_pause(void)
 {
-	uint64_t until = soak_now() + RESTART_NS;
+	uint64_t until = soak_now() + (uint64_t)RESTART_S * SEC_NS;
 
 	while (!stop && soak_now() < until) {
 		uint64_t t = min_u64(min_u64(until - soak_now(), schedule_in()), WAKE_MAX_NS);

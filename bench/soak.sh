@@ -114,7 +114,7 @@ echo "soak: ${duration} s, $clients EGD clients ($nblock blocking egd-client, $n
 echo "      simulated old pool drained at 256 B/s, -w 2048; timer stuck from $fstart s for $fail s"
 echo "injected: a stuck timer, a PERMANENT health failure by design (the RCT's 2^-60 cut-off, or"
 echo "      3 intermittent failures in a row): the feeder stops crediting and exits 1; the soak then"
-echo "      restarts it as systemd does (Restart=always, RestartSec=1s) until its start-up tests pass"
+echo "      restarts it as systemd does (Restart=always, RestartSec=5s) until its start-up tests pass"
 
 # --- sampling, every 10 s until the soak program ends by itself; a
 # second after each of its own ticks (t0 is when it started), so the
