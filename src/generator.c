@@ -739,10 +739,6 @@ static int lane_init(struct generator *g, struct lane *l)
 	l->cap_by_reader = pow2_at_least(hold + l->fill_out);
 	l->ring_size = l->cap;
 	l->ring = secret_alloc(l->ring_size);
-	/* With several lanes the first read settles how much of the ring is
-	 * used, and locks that (lanes_threaded(), lanes_by_reader()). */
-	if (g->nlanes == 1)
-		secret_lock(l->ring, l->cap);
 	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
@@ -755,6 +751,12 @@ static int lane_init(struct generator *g, struct lane *l)
 	ret = startup_health(l);
 	if (ret == 0)
 		ret = startup_online(l);
+	/* Locking faults the whole ring in: only after the start-up tests
+	 * have freed their buffers, so the two never add up in the peak.
+	 * With several lanes the first read settles how much of the ring is
+	 * used, and locks that (lanes_threaded(), lanes_by_reader()). */
+	if (ret == 0 && g->nlanes == 1)
+		secret_lock(l->ring, l->cap);
 	return ret;
 }
 
