@@ -126,6 +126,39 @@ static void test_old_pool_idle(void **state)
 	assert_int_equal(sc.ss.wake_writable, 0);
 }
 
+/* A steady drain: a full old pool read at 64 KiB/s for 30 s, -w 2048. */
+enum { DRAIN_S = 30, DRAIN_BPS = 64 * 1024 };
+
+static struct scenario steady_drain(void)
+{
+	struct scenario sc = base(POOL_OLD, DRAIN_S);
+
+	sc.sim.initial_avail = 4096;
+	sc.sim.drain_bytes_per_s = DRAIN_BPS;
+	sc.fc.write_set = true;
+	sc.fc.write_bits = 2048;
+	return sc;
+}
+
+/* What serving the steady drain means. */
+static void assert_drain_served(const struct scenario *sc)
+{
+	double drained = 8.0 * DRAIN_BPS * DRAIN_S;
+
+	assert_int_equal(sc->status, 128 + SIGTERM);
+	assert_int_equal(sc->ss.blocked_ns, 0);
+	assert_true(sc->ss.longest_below_ns <= 1);        /* the 1 ns of crossing */
+	assert_int_equal(sc->st.refills, sc->ss.wake_writable + 1);  /* + the first */
+	/* Each wake-up comes at 2048 and lifts to >= 3584: at most drained /
+	 * 1536 wake-ups, and at least drained / 2048 (the most a refill can
+	 * add before the next crossing). */
+	assert_true(sc->ss.wake_writable <= drained / 1536 + 1);
+	assert_true(sc->ss.wake_writable >= drained / 2048);
+	/* Everything drained was made good by credit. */
+	assert_true(sc->ss.credited_effective + 4096 >= drained);
+	assert_int_equal(sc->st.add_errors, 0);
+}
+
 /* Old pool drained by a consumer at 64 KiB/s for 30 s (a TLS server on
  * /dev/random), -w 2048.  In virtual time a refill takes no time, so the
  * pool must never be seen below the threshold after a wake-up has been
@@ -133,27 +166,11 @@ static void test_old_pool_idle(void **state)
  * (How long a refill takes in real time is bench/refill.sh's business.) */
 static void test_old_pool_steady_drain(void **state)
 {
-	struct scenario sc = base(POOL_OLD, 30);
-	double drained = 64.0 * 1024 * 8 * 30;
+	struct scenario sc = steady_drain();
 
 	(void)state;
-	sc.sim.initial_avail = 4096;
-	sc.sim.drain_bytes_per_s = 64 * 1024;
-	sc.fc.write_set = true;
-	sc.fc.write_bits = 2048;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
-	assert_int_equal(sc.ss.blocked_ns, 0);
-	assert_true(sc.ss.longest_below_ns <= 1);         /* the 1 ns of crossing */
-	assert_int_equal(sc.st.refills, sc.ss.wake_writable + 1);  /* + the first */
-	/* Each wake-up comes at 2048 and lifts to >= 3584: at most drained /
-	 * 1536 wake-ups, and at least drained / 2048 (the most a refill can
-	 * add before the next crossing). */
-	assert_true(sc.ss.wake_writable <= drained / 1536 + 1);
-	assert_true(sc.ss.wake_writable >= drained / 2048);
-	/* Everything drained was made good by credit. */
-	assert_true(sc.ss.credited_effective + 4096 >= drained);
-	assert_int_equal(sc.st.add_errors, 0);
+	assert_drain_served(&sc);
 }
 
 /* A consumer faster than the noise can honestly back: the daemon credits
@@ -275,23 +292,13 @@ static void test_signals(void **state)
  * injections on schedule, none early, none extra. */
 static void test_stray_eintr(void **state)
 {
-	struct scenario sc = base(POOL_OLD, 30);
-	double drained = 64.0 * 1024 * 8 * 30;
+	struct scenario sc = steady_drain();
 
 	(void)state;
-	sc.sim.initial_avail = 4096;
-	sc.sim.drain_bytes_per_s = 64 * 1024;
 	sc.sim.eintr_every = 3;
-	sc.fc.write_set = true;
-	sc.fc.write_bits = 2048;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
 	assert_true(sc.ss.stray_eintr > 10);
-	assert_int_equal(sc.ss.blocked_ns, 0);
-	assert_true(sc.ss.longest_below_ns <= 1);
-	assert_int_equal(sc.st.refills, sc.ss.wake_writable + 1);
-	assert_true(sc.ss.credited_effective + 4096 >= drained);
-	assert_int_equal(sc.st.add_errors, 0);
+	assert_drain_served(&sc);
 
 	sc = base(POOL_NEW, 150);
 	sc.sim.crng_ready = true;

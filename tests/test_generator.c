@@ -382,7 +382,6 @@ static void test_bad_buffer(void **state)
 	assert_null(g);
 }
 
-
 /* Start-up B and A, then continuous B: output flows and the procedures
  * are counted. */
 static void test_online_tests_run(void **state)
