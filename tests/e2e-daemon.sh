@@ -70,7 +70,10 @@ else
 	# Foreground, every log bit; -T 1 so an injection comes every second.
 	"$HRNG" -F -v 65 -T 1 -w 2048 2>log.txt &
 	pid=$!
-	check "starts and feeds the kernel" wait_for log.txt "feeding the"
+	if ! check "starts and feeds the kernel" wait_for log.txt "feeding the"; then
+		kill -0 "$pid" 2>/dev/null || { wait "$pid"; echo "# it exited with status $?"; }
+		sed 's/^/# log: /' log.txt
+	fi
 	poolsize=$(cat /proc/sys/kernel/random/poolsize)
 	if [ "$poolsize" = 256 ]; then
 		check "names the 256-bit pool" grep -q "feeding the 256-bit pool" log.txt

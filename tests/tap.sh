@@ -19,9 +19,10 @@ ok() {   # ok DESCRIPTION: a passing check
 fail() { # fail DESCRIPTION: a failing check
 	tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"
 }
-check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
+check() { # check DESCRIPTION COMMAND...: ok when the command succeeds;
+	# returns the command's success, for a caller that says more on failure
 	d=$1; shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
+	if "$@"; then ok "$d"; else fail "$d"; return 1; fi
 }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
 # check_timing DESCRIPTION COMMAND...: a check of how fast the program
