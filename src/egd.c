@@ -926,6 +926,11 @@ int egd_get_stats(const struct egd_server *s, size_t i,
 	return 0;
 }
 
+bool egd_source_dead(const struct egd_server *s)
+{
+	return s->source_dead;
+}
+
 void egd_log_stats(const struct egd_server *s)
 {
 	size_t i;

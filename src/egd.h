@@ -20,6 +20,7 @@
  *   egd_dispatch()       after waking: accept, read, serve, write
  *   egd_get_stats()      one listener's counters
  *   egd_log_stats()      every listener's counters through log_info()
+ *   egd_source_dead()    whether the byte source has failed for good
  *   egd_server_free()    close everything, remove our socket files
  *
  * The server never blocks and never sleeps: the caller owns the one poll()
@@ -30,6 +31,7 @@
 #define HRNG_EGD_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -123,6 +125,9 @@ void egd_dispatch(struct egd_server *s, const struct pollfd *fds, size_t n,
 int egd_get_stats(const struct egd_server *s, size_t i,
 		  struct egd_listener_stats *st, unsigned *port);
 void egd_log_stats(const struct egd_server *s);
+/* True once a read from the source has failed (it never recovers): the
+ * daemon then stops, as it does when its own seeds fail. */
+bool egd_source_dead(const struct egd_server *s);
 void egd_server_free(struct egd_server *s);
 
 #endif

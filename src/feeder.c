@@ -143,7 +143,7 @@ out_wipe:
 static int op_failed(const char *what, int r)
 {
 	if (r == -EIO)
-		log_errx("the noise source failed: nothing more will be credited");
+		log_errx("the noise source failed: nothing more will be credited or served");
 	else
 		log_errx("%s failed: %s", what, strerror(-r));
 	return 1;
@@ -167,8 +167,11 @@ static int feeder_wait(struct feeder *f, bool want_writable, uint64_t deadline)
 			n = f->io->pollfds(f->io->arg, f->fds, f->io->max_fds, &timeout, now);
 		w = f->k->wait(f->k, want_writable, f->fds, n, timeout);
 		f->st->wakeups++;
-		if (n && w >= 0)
+		if (n && w >= 0) {
 			f->io->dispatch(f->io->arg, f->fds, n, f->k->now_ns(f->k));
+			if (f->io->dead && f->io->dead(f->io->arg))
+				return -EIO;
+		}
 		if (w < 0 || w == WAIT_WRITABLE)
 			return w;
 		if (deadline != UINT64_MAX && f->k->now_ns(f->k) >= deadline)

@@ -60,13 +60,16 @@ struct feeder_signals {
 typedef void (*feeder_hook)(void *arg, const char *what);
 
 /* Other work of the daemon's one loop (the EGD server): the fds to wait
- * for and when to wake, then what woke.  max_fds bounds pollfds(). */
+ * for and when to wake, then what woke.  max_fds bounds pollfds().  dead()
+ * (NULL: never) says the io's own noise source failed for good: the loop
+ * then ends as for a failing source of seeds. */
 struct feeder_io {
 	size_t max_fds;
 	size_t (*pollfds)(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
 			  uint64_t now_ns);
 	void (*dispatch)(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns);
 	void (*log_stats)(void *arg);
+	bool (*dead)(void *arg);
 	void *arg;
 };
 

@@ -344,6 +344,11 @@ static void egd_io_stats(void *arg)
 	egd_log_stats(((struct egd_glue *)arg)->srv);
 }
 
+static bool egd_io_dead(void *arg)
+{
+	return egd_source_dead(((struct egd_glue *)arg)->srv);
+}
+
 /* Open the listeners of --egd.  Returns 0, or 1 after one line. */
 static int egd_open(const struct options *o, struct egd_glue *e)
 {
@@ -386,7 +391,7 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	struct feeder_signals sig = { .stop = &stop_signal, .usr1 = &usr1_signal };
 	struct egd_glue egd = { 0 };
 	struct feeder_io io = { .pollfds = egd_io_pollfds, .dispatch = egd_io_dispatch,
-				.log_stats = egd_io_stats, .arg = &egd };
+				.log_stats = egd_io_stats, .dead = egd_io_dead, .arg = &egd };
 	bool serve = o->n_egd > 0 && !o->once;
 	struct gen_config gc;
 	struct feeder_stats st;

@@ -72,4 +72,37 @@ check "walk bias after 6 MB, -o ta8bcb: status 1" [ "$st" -eq 1 ]
 check "continuous failure: no partial output file" [ ! -e out.bin ]
 check "continuous failure: the message says so" grep -q "continuous online test failed" err.txt
 
+# An EGD-only daemon whose timer freezes after start-up: the first fills
+# after it fail the health tests, the clients are closed, and the daemon
+# stops with status 1 (for its unit to restart it) instead of accepting
+# connections only to close them; its socket is removed.
+if under_valgrind; then
+	skip "EGD-only daemon with a frozen timer: valgrind has no seccomp(2)"
+elif ldd "$HRNG" 2>/dev/null | grep -q libasan; then
+	skip "EGD-only daemon with a frozen timer: AddressSanitizer cannot run under the seccomp filter"
+elif command -v python3 >/dev/null 2>&1; then
+	client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py
+	HAVEGE_RNGD_MOCK_TIMER=freeze:100000 "$HRNG" -F --no-kernel --egd=unix:"$work/egd.sock" 2>egd.err &
+	pid=$!
+	i=0
+	while [ ! -S "$work/egd.sock" ] && [ $i -lt 200 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05; i=$((i + 1))
+	done
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+		timeout 10 python3 "$client_py" "$work/egd.sock" read 255 read 255 read 255 >/dev/null 2>&1
+		i=$((i + 1))
+	done
+	kill -0 "$pid" 2>/dev/null && kill -TERM "$pid"
+	wait "$pid"
+	st=$?
+	check "EGD-only, timer frozen after start-up: status 1" [ "$st" -eq 1 ]
+	check "EGD-only, timer frozen: the last line says the source failed" \
+		sh -c 'tail -n 1 egd.err | grep -q "the noise source failed: nothing more will be credited or served"'
+	check "EGD-only, timer frozen: the health tests said why" grep -q "noise source failed permanently" egd.err
+	check "EGD-only, timer frozen: socket removed" [ ! -e "$work/egd.sock" ]
+else
+	skip "EGD-only daemon with a frozen timer: python3 not installed"
+fi
+
 done_testing

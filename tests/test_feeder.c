@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
@@ -26,6 +28,7 @@ static volatile sig_atomic_t stop, usr1;
 struct scenario {
 	struct sim_config sim;
 	struct feeder_config fc;
+	const struct feeder_io *io;   /* other work of the loop, NULL = none */
 	const char *spec;             /* online tests, NULL = none */
 	/* results */
 	int status;
@@ -69,7 +72,7 @@ static void run(struct scenario *sc)
 	assert_int_equal(kernel_detect(&k, &info), 0);
 	if (sc->fc.write_set)
 		assert_int_equal(feeder_set_threshold(&k, &info, &sc->fc), 0);
-	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, NULL, NULL, NULL);
+	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, sc->io, NULL, NULL);
 	sc->ss = *kernel_sim_stats(sim);
 	sc->avail = kernel_sim_avail(sim);
 	sc->now = kernel_sim_now(sim);
@@ -310,6 +313,61 @@ static void test_stray_eintr(void **state)
 	assert_int_equal(sc.ss.wake_timeout, 2);
 }
 
+/* An io (the EGD server) whose own source dies at its third wake-up: the
+ * loop ends with status 1 there, as for failing seeds, and credits nothing
+ * after. */
+struct fake_io {
+	unsigned dispatched, dead_after;
+	uint64_t first_ns;
+};
+
+static size_t fake_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			   uint64_t now_ns)
+{
+	(void)arg;
+	(void)now_ns;
+	assert_true(max >= 1);
+	fds[0] = (struct pollfd){ .fd = -1 };   /* poll() ignores it */
+	if (*timeout_ns < 0 || *timeout_ns > 10 * (int64_t)SEC)
+		*timeout_ns = 10 * (int64_t)SEC; /* a client every 10 s */
+	return 1;
+}
+
+static void fake_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
+{
+	struct fake_io *f = arg;
+
+	(void)fds;
+	assert_int_equal(n, 1);
+	if (f->dispatched++ == 0)
+		f->first_ns = now_ns;
+}
+
+static bool fake_dead(void *arg)
+{
+	const struct fake_io *f = arg;
+
+	return f->dispatched >= f->dead_after;
+}
+
+static void test_io_source_dies(void **state)
+{
+	struct fake_io f = { .dead_after = 3 };
+	struct feeder_io io = { .max_fds = 1, .pollfds = fake_pollfds,
+				.dispatch = fake_dispatch, .dead = fake_dead, .arg = &f };
+	struct scenario sc = base(POOL_NEW, 3600);
+
+	(void)state;
+	sc.sim.crng_ready = true;
+	sc.io = &io;
+	run(&sc);
+	assert_int_equal(sc.status, 1);
+	assert_int_equal(f.dispatched, 3);
+	/* The injection at start-up, none at 60 s: it stopped at about 30 s. */
+	assert_int_equal(sc.st.add_calls, 1);
+	assert_true(sc.now < 60 * (uint64_t)SEC);
+}
+
 /* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
  * EPERM (privilege lost) and EFAULT (a bug) end the daemon with status 1
  * before anything more is credited; a passing error that never passes
@@ -402,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_once),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_stray_eintr),
+		cmocka_unit_test(test_io_source_dies),
 		cmocka_unit_test(test_kernel_errors),
 		cmocka_unit_test(test_with_online_tests),
 #ifdef HRNG_MOCK_TIMER
