@@ -23,13 +23,15 @@ count_allocs() {
 }
 
 # one_failure N OUT CMD...: run with allocation N failing; OUT is the output
-# file the run would write ("-" for stdout).  Prints nothing and returns 0
-# when everything required held, else says what did not.
+# file (or socket) the run would make ("-" for stdout).  A run that got
+# past its failure and serves is stopped after 10 s, and fails the check.
+# Prints nothing and returns 0 when everything required held, else says
+# what did not.
 one_failure() {
 	n=$1 out=$2
 	shift 2
 	rm -f "$out" stdout.bin
-	HAVEGE_RNGD_MOCK_ALLOC=fail:$n "$@" >stdout.bin 2>err.txt
+	HAVEGE_RNGD_MOCK_ALLOC=fail:$n timeout -s TERM 10 "$@" >stdout.bin 2>err.txt
 	st=$?
 	errs=$(grep -c -E 'out of memory|Cannot allocate memory' err.txt)
 	other=$(grep -v -E 'out of memory|Cannot allocate memory|feeding the|serving EGD only|^mockalloc:' err.txt | wc -l)
@@ -52,14 +54,14 @@ one_failure() {
 	return 0
 }
 
-# scenario NAME OUT CMD...: the whole sweep for one way of running.
-scenario() {
-	name=$1 out=$2
-	shift 2
-	total=$(count_allocs "$@")
+# sweep NAME OUT TOTAL CMD...: make each of the TOTAL allocations fail in
+# turn (one_failure), one check for them all.
+sweep() {
+	name=$1 out=$2 total=$3
+	shift 3
 	if [ -z "$total" ] || [ "$total" -lt 1 ]; then
 		fail "$name: allocations counted"
-		return
+		return 1
 	fi
 	bad=0 n=1
 	while [ "$n" -le "$total" ]; do
@@ -68,6 +70,15 @@ scenario() {
 	done
 	check "$name: each of $total allocations failing gives status 1, one line, no output" \
 		[ "$bad" -eq 0 ]
+}
+
+# scenario NAME OUT CMD...: the whole sweep for a run that ends by itself,
+# and one run past the count, which must succeed.
+scenario() {
+	name=$1 out=$2
+	shift 2
+	total=$(count_allocs "$@")
+	sweep "$name" "$out" "$total" "$@" || return
 	rm -f "$out"
 	HAVEGE_RNGD_MOCK_ALLOC=fail:$((total + 1)) "$@" >/dev/null 2>err.txt
 	check "$name: allocation $((total + 1)) failing is never reached (status 0)" [ $? -eq 0 ]
@@ -97,10 +108,10 @@ else
 	skip "daemon -F --once: needs root (RNDADDENTROPY)"
 fi
 
-# The EGD server's start-up, without the kernel.  It serves until stopped,
-# so the counting run is stopped by SIGTERM after its start-up; allocations
-# after that (a client's buffers, the first wait's poll set) are not part
-# of the sweep, and a failure there is a run-time error of its own below.
+# The EGD server, without the kernel.  It serves until stopped, so the
+# counting run is stopped by SIGTERM once it has started up and slept in
+# its loop: the count covers start-up and the first wait's poll set, and
+# each of those failing must end the run with status 1 and its socket gone.
 HAVEGE_RNGD_MOCK_ALLOC=count "$HRNG" -F --no-kernel --egd=unix:"$work/e.sock" 2>count.err &
 pid=$!
 i=0
@@ -108,25 +119,6 @@ while [ ! -S "$work/e.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); do
 sleep 0.2
 kill -TERM $pid; wait $pid
 total=$(sed -n 's/^mockalloc: \([0-9][0-9]*\) allocations$/\1/p' count.err)
-if [ -n "$total" ] && [ "$total" -gt 1 ]; then
-	bad=0 n=1
-	while [ "$n" -le "$total" ]; do
-		# A sweep run that gets past start-up serves until stopped.
-		timeout -s TERM 3 sh -c 'HAVEGE_RNGD_MOCK_ALLOC=fail:$0 exec "$@"' "$n" \
-			"$HRNG" -F --no-kernel --egd=unix:"$work/e.sock" >/dev/null 2>err.txt
-		st=$?
-		errs=$(grep -c -E 'out of memory|Cannot allocate memory' err.txt)
-		if [ "$st" -ne 1 ] || [ "$errs" -ne 1 ]; then
-			echo "# EGD fail:$n: status $st"; sed 's/^/#   /' err.txt
-			bad=$((bad + 1))
-		fi
-		[ ! -e "$work/e.sock" ] || { echo "# EGD fail:$n: socket left behind"; bad=$((bad + 1)); }
-		n=$((n + 1))
-	done
-	check "EGD --no-kernel: each of the $total allocations failing gives status 1 and one line" \
-		[ "$bad" -eq 0 ]
-else
-	fail "EGD --no-kernel: allocations counted"
-fi
+sweep "EGD --no-kernel" "$work/e.sock" "$total" "$HRNG" -F --no-kernel --egd=unix:"$work/e.sock"
 
 done_testing
