@@ -538,6 +538,21 @@ static size_t take(struct generator *g, struct lane *l, uint8_t *buf, size_t n)
 	return k;
 }
 
+/* Called with g->lock held: one fill of lane l made here, with the lock
+ * dropped meanwhile; a failure becomes g->error.  Returns produce()'s
+ * result. */
+static int produce_unlocked(struct generator *g, struct lane *l)
+{
+	int r;
+
+	pthread_mutex_unlock(&g->lock);
+	r = produce(l);
+	pthread_mutex_lock(&g->lock);
+	if (r < 0 && !g->error)
+		g->error = r;
+	return r;
+}
+
 /* The next lane with released bytes, round robin; NULL if none. */
 static struct lane *ready_lane(struct generator *g)
 {
@@ -567,17 +582,10 @@ static struct lane *next_ready(struct generator *g)
 		l = ready_lane(g);
 		if (l)
 			return l;
-		if (g->lanes[0].has_thread) {
+		if (g->lanes[0].has_thread)
 			pthread_cond_wait(&g->ready, &g->lock);
-		} else {
-			int r;
-
-			pthread_mutex_unlock(&g->lock);
-			r = produce(&g->lanes[0]);
-			pthread_mutex_lock(&g->lock);
-			if (r < 0 && !g->error)
-				g->error = r;
-		}
+		else
+			produce_unlocked(g, &g->lanes[0]);
 	}
 }
 
@@ -970,13 +978,7 @@ ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, siz
 	pthread_mutex_lock(&g->lock);
 	lanes_by_reader(g);
 	while (!g->error && !g->stop && l->release == l->tail) {
-		int r;
-
-		pthread_mutex_unlock(&g->lock);
-		r = produce(l);
-		pthread_mutex_lock(&g->lock);
-		if (r < 0 && !g->error)
-			g->error = r;
+		produce_unlocked(g, l);
 	}
 	if (g->error || g->stop) {
 		ret = g->error ? g->error : -EINTR;
@@ -1011,11 +1013,7 @@ int gen_prefill(struct generator *g, size_t n)
 	}
 	while (ret == 0 && !g->error && l->release - l->tail < n &&
 	       l->head - l->tail + l->fill_out <= l->cap) {
-		pthread_mutex_unlock(&g->lock);
-		ret = produce(l);
-		pthread_mutex_lock(&g->lock);
-		if (ret < 0 && !g->error)
-			g->error = ret;
+		ret = produce_unlocked(g, l);
 	}
 	ret = g->error;
 	pthread_mutex_unlock(&g->lock);
