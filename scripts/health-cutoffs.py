@@ -30,7 +30,7 @@ import sys
 
 WINDOW = 512                     # SP 800-90B 4.4.2, non-binary samples
 ALPHA_EXPONENTS = (30, 60)       # intermittent, permanent: alpha = 2^-a
-ENTROPY_HALVES = (2, 3, 4, 6, 8, 10, 12)   # the rows: 1, 1.5, 2, 3, 4, 5, 6 bits
+ENTROPY_HALVES = (1, 2, 3, 4, 6, 8, 10, 12)   # the rows: 0.5, 1, 1.5, 2, 3, 4, 5, 6 bits
 
 
 def rct_cutoff(halves, a):

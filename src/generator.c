@@ -55,6 +55,7 @@
 #include "generator.h"
 #include "health.h"
 #include "log.h"
+#include "noise.h"
 #include "util.h"
 
 enum {
@@ -68,7 +69,8 @@ enum {
 
 struct lane {
 	struct generator *g;
-	struct collector *col;
+	struct noise noise;        /* the calibrated collector */
+	bool refused;              /* calibration refused: noise.why says why */
 	struct health health;
 	struct conditioner *cond;
 	struct ais31_ctl *online;  /* continuous group, NULL = none */
@@ -139,7 +141,7 @@ static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
 
 	for (;;) {
 		uint64_t t0 = log_verbose(VERB_FILLS) ? monotonic_ns() : 0;
-		size_t n = collector_fill(l->col, walk, g->fill_words, deltas);
+		size_t n = noise_fill(&l->noise, walk, g->fill_words, deltas);
 		unsigned fail = health_insert(&l->health, deltas, n);
 
 		if (t0)
@@ -169,11 +171,11 @@ static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
 }
 
 /* Condition fill bytes [off, off + n) into the ring at head.  The key of
- * each piece comes from the deltas of the samples that produced it (sample
- * i produced walk bytes [32 i, 32 i + 32)). */
+ * each piece comes from the samples that produced it (sample i produced
+ * walk bytes [B i, B i + B), B = noise_sample_bytes()). */
 static int condition(struct lane *l, size_t off, size_t n)
 {
-	enum { SAMPLE_BYTES = COLLECTOR_WORDS_PER_SAMPLE * 4 };
+	const size_t SAMPLE_BYTES = noise_sample_bytes(&l->noise);
 	const uint8_t *walk = (const uint8_t *)l->walk + off;
 
 	while (n > 0) {
@@ -200,12 +202,12 @@ static int condition(struct lane *l, size_t off, size_t n)
 	return 0;
 }
 
-/* GEN_SEEDS: sample i produced walk bytes [32 i, 32 i + 32) and belongs to
+/* GEN_SEEDS: sample i produced walk bytes [B i, B i + B) and belongs to
  * the piece that holds its first byte.  Every gen_seed_samples() samples
  * make one seed, appended to the ring (head stays a multiple of 32). */
 static int make_seeds(struct lane *l, size_t off, size_t n)
 {
-	enum { SAMPLE_BYTES = COLLECTOR_WORDS_PER_SAMPLE * 4 };
+	const size_t SAMPLE_BYTES = noise_sample_bytes(&l->noise);
 	size_t i = (off + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
 	size_t end = (off + n + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
 	size_t per_seed = gen_seed_samples();
@@ -638,33 +640,6 @@ static size_t deltas_size(const struct generator *g)
 	return g->fill_words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t);
 }
 
-/* SP 800-90B 4.3: the start-up health test on HEALTH_STARTUP_SAMPLES
- * fresh samples before any output. */
-static int startup_health(struct lane *l)
-{
-	enum { WORDS = HEALTH_STARTUP_SAMPLES * COLLECTOR_WORDS_PER_SAMPLE };
-	uint32_t *walk = malloc(WORDS * sizeof(uint32_t));
-	uint64_t *d = malloc(HEALTH_STARTUP_SAMPLES * sizeof(uint64_t));
-	unsigned fail;
-	int ret = -ENOMEM;
-
-	if (!walk || !d)
-		goto out;
-	collector_fill(l->col, walk, WORDS, d);
-	fail = health_startup(&l->health, d, HEALTH_STARTUP_SAMPLES);
-	ret = 0;
-	if (fail) {
-		log_errx("start-up health test failed (%s): the timer does not "
-			 "vary as a noise source must; no output", health_describe(fail));
-		ret = -EIO;
-	}
-	wipe(walk, WORDS * sizeof(uint32_t));
-out:
-	free(walk);
-	free(d);
-	return ret;
-}
-
 /* The start-up group of -o: run on fresh walk output, which is then thrown
  * away, before any output. */
 static int startup_online(struct lane *l)
@@ -704,6 +679,40 @@ static int startup_online(struct lane *l)
 	return ret;
 }
 
+/* GEN_STREAM: before the first block, absorb at least gen_seed_samples()
+ * health-tested samples into the conditioner's chain, so the first key
+ * already rests on 256 + 64 bits of claimed noise whatever the stride
+ * (a block alone has 512 / stride samples behind it).  Part of the
+ * start-up test: a failure here refuses the source. */
+static int prime_chain(struct lane *l)
+{
+	const size_t per_step = COLLECTOR_WORDS_PER_SAMPLE * l->noise.stride;
+	size_t need = gen_seed_samples(), words = need * per_step;
+	uint8_t seed[COND_KEY_BYTES];
+	int ret = 0;
+
+	words = (words + NOISE_FILL_QUANTUM - 1) / NOISE_FILL_QUANTUM * NOISE_FILL_QUANTUM;
+	if (words > l->g->fill_words)
+		words = l->g->fill_words;
+	while (ret == 0 && need > 0) {
+		size_t n = noise_fill(&l->noise, l->walk, words, l->deltas);
+		unsigned fail = health_insert(&l->health, l->deltas, n);
+
+		if (fail) {
+			log_errx("start-up health test failed (%s): no output", health_describe(fail));
+			ret = -EIO;
+		} else if (cond_seed(l->cond, l->deltas, n, seed) < 0) {
+			ret = -EIO;
+		}
+		need -= n < need ? n : need;
+	}
+	wipe(seed, sizeof(seed));
+	wipe(l->walk, words * 4);
+	wipe(l->deltas, words / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
+	health_init(&l->health);
+	return ret;
+}
+
 static int lane_init(struct generator *g, struct lane *l)
 {
 	size_t fill = g->fill_words * 4;
@@ -715,7 +724,13 @@ static int lane_init(struct generator *g, struct lane *l)
 	l->g = g;
 	if (pthread_cond_init(&l->room, NULL) != 0 || pthread_cond_init(&l->fb_cond, NULL) != 0)
 		return -ENOMEM;
-	l->col = collector_new(g->cfg.data_kb, g->cfg.inst_kb);
+	/* Calibration measures the noise and, on the same samples, is the
+	 * SP 800-90B start-up health test (4.3 item 3: more than 1024). */
+	ret = noise_calibrate(&l->noise, g->cfg.data_kb, g->cfg.inst_kb, g->cfg.table_fixed);
+	if (ret < 0) {
+		l->refused = ret == -EIO;
+		return ret;
+	}
 	l->cond = cond_new();
 	/* Walk output and timer deltas are what the output is made from:
 	 * secret buffers, like the ring. */
@@ -747,7 +762,7 @@ static int lane_init(struct generator *g, struct lane *l)
 	l->cap_by_reader = pow2_at_least(hold + l->fill_out);
 	l->ring_size = l->cap;
 	l->ring = secret_alloc(l->ring_size);
-	if (!l->col || !l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
+	if (!l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
 		l->online = ais31_ctl_new(&g->cfg.spec->continuous, true);
@@ -755,8 +770,7 @@ static int lane_init(struct generator *g, struct lane *l)
 			return -ENOMEM;
 	}
 	health_init(&l->health);
-	collector_warmup(l->col);
-	ret = startup_health(l);
+	ret = g->cfg.output == GEN_STREAM ? prime_chain(l) : 0;
 	if (ret == 0)
 		ret = startup_online(l);
 	/* Locking faults the whole ring in: only after the start-up tests
@@ -772,7 +786,7 @@ static void lane_fini(struct lane *l)
 {
 	unsigned i;
 
-	collector_free(l->col);
+	noise_free(&l->noise);
 	cond_free(l->cond);
 	ais31_ctl_free(l->online);
 	for (i = 0; i < 2; i++) {
@@ -812,7 +826,7 @@ static void *init_thread(void *arg)
 	return NULL;
 }
 
-static int init_lanes(struct generator *g)
+static int start_lanes(struct generator *g)
 {
 	struct init_job *jobs;
 	pthread_t *tids;
@@ -846,6 +860,28 @@ out:
 	return ret;
 }
 
+/* A refused noise source says so in one line, however many lanes. */
+static void log_refusal(const struct generator *g)
+{
+	unsigned i;
+
+	for (i = 0; i < g->nlanes; i++) {
+		if (g->lanes[i].refused) {
+			log_errx("start-up health test failed: %s", g->lanes[i].noise.why);
+			return;
+		}
+	}
+}
+
+static int init_lanes(struct generator *g)
+{
+	int ret = start_lanes(g);
+
+	if (ret == -EIO)
+		log_refusal(g);
+	return ret;
+}
+
 static int start_threads(struct generator *g)
 {
 	unsigned i;
@@ -875,8 +911,8 @@ int gen_new(struct generator **gp, const struct gen_config *cfg)
 		return -ENOMEM;
 	g->cfg = *cfg;
 	g->nlanes = cfg->threads ? cfg->threads : 1;
-	/* A fill is a whole number of samples. */
-	g->fill_words = cfg->buffer_words - cfg->buffer_words % COLLECTOR_WORDS_PER_SAMPLE;
+	/* A fill is a whole number of samples at any stride. */
+	g->fill_words = cfg->buffer_words - cfg->buffer_words % NOISE_FILL_QUANTUM;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->ready, NULL);
 	g->lanes = calloc(g->nlanes, sizeof(*g->lanes));
@@ -1042,7 +1078,12 @@ void gen_get_stats(struct generator *g, struct gen_stats *st)
 	pthread_mutex_unlock(&g->lock);
 }
 
+const struct noise *gen_noise(const struct generator *g)
+{
+	return &g->lanes[0].noise;
+}
+
 void gen_get_layout(const struct generator *g, struct collector_layout *l)
 {
-	collector_get_layout(g->lanes[0].col, l);
+	collector_get_layout(g->lanes[0].noise.col, l);
 }

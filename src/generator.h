@@ -1,17 +1,19 @@
 /* generator.h - the whole pipeline: collectors, health tests, online
  * tests, conditioning; conditioned bytes out.
  *
- * gen_new() builds one lane per thread (-t): a collector, its own health
- * tests and online tests, and its own conditioner.  It warms each collector
- * up and runs the start-up tests (SP 800-90B start-up health test, then the
- * AIS-31 start-up group) before it returns, so a generator that exists has
- * passed them.  gen_read() hands out conditioned bytes whose walk output
+ * gen_new() builds one lane per thread (-t): a noise source calibrated at
+ * start-up (noise.h), its own health tests and online tests, and its own
+ * conditioner.  Calibration is the SP 800-90B start-up health test; then
+ * the conditioner's chain is primed and the AIS-31 start-up group runs,
+ * all before gen_new() returns, so a generator that exists has passed
+ * them.  gen_read() hands out conditioned bytes whose walk output
  * passed every test that covered it.  A permanent failure makes every later
  * gen_read() return -EIO: a dead source is never used again.
  */
 #ifndef HRNG_GENERATOR_H
 #define HRNG_GENERATOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +29,7 @@ enum gen_output {
 struct gen_config {
 	unsigned data_kb;             /* L1d for the walk table */
 	unsigned inst_kb;             /* L1i for the unrolled code */
+	bool table_fixed;             /* -d given: the ladder keeps the table */
 	size_t buffer_words;          /* walk output per fill (-b x 1024) */
 	unsigned threads;             /* lanes (see gen_peek_lane for who runs them) */
 	const struct testspec *spec;  /* online tests; NULL = none */
@@ -34,7 +37,7 @@ struct gen_config {
 };
 
 /* GEN_SEEDS: raw samples behind each 32-byte seed, enough for 256 + 64 bits
- * at HEALTH_ENTROPY_HALVES / 2 bits per sample (SP 800-90B 3.1.5.1.2: full
+ * at the claimed HEALTH_ENTROPY_HALVES / 2 bits per sample (SP 800-90B 3.1.5.1.2: full
  * entropy). */
 unsigned gen_seed_samples(void);
 
@@ -81,5 +84,9 @@ int gen_prefill(struct generator *g, size_t n);
 void gen_discard(struct generator *g);
 void gen_get_stats(struct generator *g, struct gen_stats *st);
 void gen_get_layout(const struct generator *g, struct collector_layout *l);
+/* Lane 0's calibrated noise source: the rung, the granularity, the
+ * start-up estimate (for -r 1 and the log). */
+struct noise;
+const struct noise *gen_noise(const struct generator *g);
 
 #endif

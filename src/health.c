@@ -52,6 +52,7 @@
  */
 static const struct health_cutoffs cutoff_table[] = {
 	/* H x 2  RCT  RCT perm  APT  APT perm */
+	{  1,      61, 121,       422, 447 },
 	{  2,      31,  61,       325, 355 },
 	{  3,      21,  41,       248, 279 },
 	{  4,      16,  31,       190, 220 },
@@ -60,7 +61,7 @@ static const struct health_cutoffs cutoff_table[] = {
 	{ 10,       7,  13,        46,  62 },
 	{ 12,       6,  11,        31,  44 },
 };
-_Static_assert(HEALTH_ENTROPY_HALVES >= 2 && HEALTH_ENTROPY_HALVES <= 12,
+_Static_assert(HEALTH_ENTROPY_HALVES >= 1 && HEALTH_ENTROPY_HALVES <= 12,
 	       "HEALTH_ENTROPY_HALVES has no row in cutoff_table");
 
 const struct health_cutoffs *health_cutoffs_for(unsigned entropy_halves)

@@ -245,11 +245,18 @@ static int sim_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 		handed_back(s);
 		return -EINTR;
 	}
+	t_end = s->cfg.end_ns > s->now ? s->cfg.end_ns - s->now : 0;
+	/* The end comes even to a daemon that never gets to sleep (a pool
+	 * drained faster than it can be refilled in real time). */
+	if (t_end == 0) {
+		raise_end(s);
+		handed_back(s);
+		return -EINTR;
+	}
 	if (want_writable && writable(s)) {
 		ret = WAIT_WRITABLE;
 		goto out;
 	}
-	t_end = s->cfg.end_ns > s->now ? s->cfg.end_ns - s->now : 0;
 	if (s->cfg.usr1 && s->cfg.usr1_at_ns && !s->usr1_sent)
 		t_usr1 = s->cfg.usr1_at_ns > s->now ? s->cfg.usr1_at_ns - s->now : 0;
 	if (want_writable)

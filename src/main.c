@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assess.h"
 #include "collector.h"
 #include "cpu.h"
 #include "daemon.h"
@@ -29,6 +30,7 @@
 #include "generator.h"
 #include "health.h"
 #include "log.h"
+#include "noise.h"
 #include "options.h"
 #include "testspec.h"
 #include "timer.h"
@@ -63,6 +65,7 @@ static void gen_config_from(struct gen_config *gc, const struct options *o,
 	memset(gc, 0, sizeof(*gc));
 	gc->data_kb = geom->data_kb;
 	gc->inst_kb = geom->inst_kb;
+	gc->table_fixed = geom->data_src == CACHE_SRC_OPTION;
 	gc->buffer_words = (size_t)o->buffer * 1024;
 	gc->threads = o->threads;
 	gc->spec = spec;
@@ -70,22 +73,25 @@ static void gen_config_from(struct gen_config *gc, const struct options *o,
 
 /* ------------------------------------------------------------ -r 1 */
 
-static void print_info(const struct options *o, const struct testspec *spec)
+/* The configuration, and the noise source as calibrated here and now.
+ * Returns 0, or 1 when the source would be refused (after the lines). */
+static int print_info(const struct options *o, const struct testspec *spec)
 {
 	struct cache_geom geom;
 	struct timer_info ti;
 	struct collector_layout l;
-	struct collector *c;
+	struct noise n;
 	char specbuf[64];
+	int ret;
 
 	cpu_detect(&geom, o->data_kb, o->inst_kb);
 	timer_measure(&ti);
-	c = collector_new(geom.data_kb, geom.inst_kb);
-	if (!c) {
+	ret = noise_calibrate(&n, geom.data_kb, geom.inst_kb, geom.data_src == CACHE_SRC_OPTION);
+	if (ret == -ENOMEM) {
+		noise_free(&n);
 		log_errx("out of memory");
-		exit(1);
+		return 1;
 	}
-	collector_get_layout(c, &l);
 	testspec_format(spec, specbuf, sizeof(specbuf));
 	printf("havege-rngd %s%s\n", PACKAGE_VERSION, timer_is_mock() ? " (mock timer build)" : "");
 	printf("cpu: %s\n", geom.cpu[0] ? geom.cpu : "unknown");
@@ -93,28 +99,32 @@ static void print_info(const struct options *o, const struct testspec *spec)
 	printf("instruction cache: %u KB (%s)\n", geom.inst_kb, cpu_source_name(geom.inst_src));
 	printf("timer: %s, resolution %llu ticks, %.3f ticks/ns\n", ti.name,
 	       (unsigned long long)ti.resolution, ti.ticks_per_ns);
-	printf("walk table: %zu words (%zu KB)\n", l.table_words, l.table_words * 4 / 1024);
-	if (l.measured)
-		printf("walk code: %u of %u copies run, %zu of %zu bytes\n", l.copies_run,
-		       l.copies_built, l.code_run, l.code_built);
-	else
-		printf("walk code: all %u copies run (layout unmeasured)\n", l.copies_built);
-	printf("health tests: assumed %.1f bits/sample; RCT cut-off %u (permanent %u), "
-	       "APT cut-off %u of %d (permanent %u)\n", HEALTH_ENTROPY_HALVES / 2.0,
-	       health_rct_cutoff(false), health_rct_cutoff(true), health_apt_cutoff(false),
-	       HEALTH_APT_WINDOW, health_apt_cutoff(true));
+	if (ret == 0) {
+		collector_get_layout(n.col, &l);
+		printf("walk table: %zu words (%zu KB)\n", l.table_words, l.table_words * 4 / 1024);
+		if (l.measured)
+			printf("walk code: %u of %u copies run, %zu of %zu bytes\n", l.copies_run,
+			       l.copies_built, l.code_run, l.code_built);
+		else
+			printf("walk code: all %u copies run (layout unmeasured)\n", l.copies_built);
+		assess_print_noise(stdout, &n);
+	}
 	printf("online tests: %s\n", specbuf[0] ? specbuf : "off");
 	printf("buffer: %u x 1024 words; threads: %u\n", o->buffer, o->threads);
-	collector_free(c);
+	fflush(stdout);
+	if (ret < 0)
+		log_errx("start-up health test failed: %s", n.why);
+	noise_free(&n);
+	return ret < 0;
 }
 
 /* ------------------------------------------------------------ raw samples */
 
 struct raw_ctx {
-	struct collector *c;
+	struct noise n;
 	uint32_t *walk;          /* scratch for the walk output */
-	uint64_t *deltas;        /* one fill of deltas */
-	size_t have, pos;        /* deltas in the array, next to hand out */
+	uint64_t *deltas;        /* one fill of samples */
+	size_t have, pos;        /* samples in the array, next to hand out */
 };
 
 enum { RAW_WORDS = 64 * 1024 };
@@ -126,7 +136,7 @@ static int raw_read(void *ctx, void *buf, size_t n)
 
 	while (n > 0) {
 		if (rc->pos == rc->have) {
-			rc->have = collector_fill(rc->c, rc->walk, RAW_WORDS, rc->deltas);
+			rc->have = noise_fill(&rc->n, rc->walk, RAW_WORDS, rc->deltas);
 			rc->pos = 0;
 		}
 		*p++ = (uint8_t)rc->deltas[rc->pos++];
@@ -135,29 +145,29 @@ static int raw_read(void *ctx, void *buf, size_t n)
 	return 0;
 }
 
-/* The low 8 bits of each timer delta, one byte per sample, exactly as the
- * health tests see them (before any test), for SP 800-90B assessment. */
+/* One byte per sample, exactly as the health tests see them at the rung
+ * the calibration chose (noise.h), for SP 800-90B assessment. */
 static int run_raw(const struct options *o, const struct cache_geom *geom)
 {
 	struct filesink_opts fo = { .path = opt_file_path(o), .bytes = opt_raw_samples(o),
 				    .progress = o->progress };
-	struct collector *c = collector_new(geom->data_kb, geom->inst_kb);
-	struct raw_ctx rc = { .c = c };
-	int st;
+	struct raw_ctx rc = { .walk = NULL };
+	int st = 1, ret;
 
+	ret = noise_calibrate(&rc.n, geom->data_kb, geom->inst_kb,
+			      geom->data_src == CACHE_SRC_OPTION);
 	rc.walk = malloc(RAW_WORDS * sizeof(uint32_t));
 	rc.deltas = malloc(RAW_WORDS / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
-	if (!c || !rc.walk || !rc.deltas) {
+	if (ret == -EIO) {
+		log_errx("start-up health test failed: %s", rc.n.why);
+	} else if (ret < 0 || !rc.walk || !rc.deltas) {
 		log_errx("out of memory");
-		st = 1;
-		goto out;
-	}
-	collector_warmup(c);
-	struct filesink_source src = { .read = raw_read, .ctx = &rc };
+	} else {
+		struct filesink_source src = { .read = raw_read, .ctx = &rc };
 
-	st = filesink_run(&src, &fo, &stop_signal);
-out:
-	collector_free(c);
+		st = filesink_run(&src, &fo, &stop_signal);
+	}
+	noise_free(&rc.n);
 	free(rc.walk);
 	free(rc.deltas);
 	return st;
@@ -487,8 +497,11 @@ int main(int argc, char **argv)
 	install_signals();
 	switch (opt_run_mode(&o)) {
 	case RUN_INFO:
-		print_info(&o, &o.spec);
-		return 0;
+		return print_info(&o, &o.spec);
+	case RUN_ASSESS:
+		cpu_detect(&geom, o.data_kb, o.inst_kb);
+		return assess_run(stdout, geom.data_kb, geom.inst_kb,
+				  geom.data_src == CACHE_SRC_OPTION);
 	case RUN_RAW:
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
 		return run_raw(&o, &geom);

@@ -150,6 +150,7 @@ enum {
 	LONG_EGD_MODE,
 	LONG_EGD_GROUP,
 	LONG_NO_KERNEL,
+	LONG_ASSESS,
 };
 
 #define NO_FIELD SIZE_MAX
@@ -426,6 +427,8 @@ static const struct opt_row opt_table[] = {
 	  "mode of EGD UNIX sockets (default 0600)" },
 	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
 	  "group of EGD UNIX sockets (e.g. libvirt-qemu)" },
+	{ LONG_ASSESS, "assess", NULL, parse_flag, 0, 0, F(assess), NO_FIELD,
+	  "measure the noise at every rung of the ladder, then exit" },
 	{ LONG_NO_KERNEL, "no-kernel", NULL, parse_flag, 0, 0, F(no_kernel), NO_FIELD,
 	  "serve EGD only; feed nothing to the kernel" },
 };
@@ -651,6 +654,8 @@ void opt_defaults(struct options *o)
 
 enum run_mode opt_run_mode(const struct options *o)
 {
+	if (o->assess)
+		return RUN_ASSESS;
 	if (o->raw_samples)
 		return RUN_RAW;
 	if (o->number_set || o->run > 1)

@@ -53,6 +53,7 @@ enum run_mode {
 	RUN_INFO,       /* -r 1: print configuration and tuning */
 	RUN_FILE,       /* -n, or -r > 1: write bytes to a file or stdout */
 	RUN_RAW,        /* --raw-samples=FILE: write raw timer samples */
+	RUN_ASSESS,     /* --assess: measure every rung of the noise ladder */
 };
 
 struct options {
@@ -88,6 +89,7 @@ struct options {
 	unsigned egd_mode;       /* --egd-mode, octal */
 	const char *egd_group;   /* --egd-group, NULL = leave */
 	bool no_kernel;          /* --no-kernel: serve EGD only, feed nothing */
+	bool assess;             /* --assess: survey the noise ladder */
 	bool version;            /* -V */
 	bool help;               /* -h */
 };

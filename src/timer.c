@@ -62,12 +62,39 @@ void timer_measure(struct timer_info *info)
 #ifdef HRNG_MOCK_TIMER
 
 /* The mock: a test seam built only with --enable-mock-timer. */
+enum { MOCK_DIST_MAX = 8, MOCK_REPLAY_MAX = 1 << 20 };
+
 static struct {
-	enum { MOCK_REAL, MOCK_CONST, MOCK_STEP, MOCK_TWO, MOCK_FREEZE, MOCK_COARSE } kind;
+	enum { MOCK_REAL, MOCK_CONST, MOCK_STEP, MOCK_TWO, MOCK_FREEZE, MOCK_COARSE,
+	       MOCK_DIST, MOCK_REPLAY } kind;
 	uint64_t a, b;          /* parameters of the kind */
 	uint64_t now;           /* value returned last */
 	uint64_t reads;         /* reads so far */
+	/* DIST: deltas drawn independently, value[i] with weight[i] percent */
+	unsigned nvalues;
+	uint64_t value[MOCK_DIST_MAX];
+	unsigned weight[MOCK_DIST_MAX];
+	uint64_t rng;           /* xorshift64 state, fixed seed */
+	/* REPLAY: deltas read from a file of bytes, over and over */
+	uint8_t *replay;
+	size_t nreplay;
 } mock;
+
+static uint64_t mock_dist_next(void)
+{
+	unsigned r, i, acc = 0;
+
+	mock.rng ^= mock.rng << 13;
+	mock.rng ^= mock.rng >> 7;
+	mock.rng ^= mock.rng << 17;
+	r = (unsigned)(mock.rng % 100);
+	for (i = 0; i + 1 < mock.nvalues; i++) {
+		acc += mock.weight[i];
+		if (r < acc)
+			break;
+	}
+	return mock.value[i];
+}
 
 bool timer_is_mock(void)
 {
@@ -90,6 +117,10 @@ uint64_t timer_mock_read(void)
 		return mock.now;
 	case MOCK_COARSE:
 		return mock.reads <= mock.a ? timer_hw_now() : timer_hw_now() / mock.b * mock.b;
+	case MOCK_DIST:
+		return mock.now += mock_dist_next();
+	case MOCK_REPLAY:
+		return mock.now += mock.replay[mock.reads % mock.nreplay];
 	case MOCK_REAL:
 	default:
 		return timer_hw_now();
@@ -106,11 +137,67 @@ static int parse_u64(const char *s, uint64_t *v)
 	return end != s ? (int)(end - s) : -1;
 }
 
+/* "dist:V@P,V@P,...": up to MOCK_DIST_MAX values whose percentages add
+ * up to 100. */
+static int mock_dist(const char *p)
+{
+	unsigned total = 0;
+	int n;
+
+	while (mock.nvalues < MOCK_DIST_MAX) {
+		uint64_t v, w;
+
+		if ((n = parse_u64(p, &v)) < 0 || p[n] != '@')
+			return -1;
+		p += n + 1;
+		if ((n = parse_u64(p, &w)) < 0 || w == 0 || w > 100)
+			return -1;
+		p += n;
+		mock.value[mock.nvalues] = v;
+		mock.weight[mock.nvalues++] = (unsigned)w;
+		total += (unsigned)w;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	if (*p || total != 100)
+		return -1;
+	mock.rng = UINT64_C(0x9E3779B97F4A7C15);
+	mock.kind = MOCK_DIST;
+	return 0;
+}
+
+/* "replay:PATH": the file's bytes, one delta each (at most 1 MiB). */
+static int mock_replay(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return -1;
+	mock.replay = malloc(MOCK_REPLAY_MAX);
+	n = mock.replay ? fread(mock.replay, 1, MOCK_REPLAY_MAX, f) : 0;
+	fclose(f);
+	if (n == 0) {
+		free(mock.replay);
+		mock.replay = NULL;
+		return -1;
+	}
+	mock.nreplay = n;
+	mock.kind = MOCK_REPLAY;
+	return 0;
+}
+
 int timer_mock_set(const char *spec)
 {
 	int n;
 
+	free(mock.replay);
 	memset(&mock, 0, sizeof(mock));
+	if (strncmp(spec, "dist:", 5) == 0 && mock_dist(spec + 5) == 0)
+		return 0;
+	if (strncmp(spec, "replay:", 7) == 0 && mock_replay(spec + 7) == 0)
+		return 0;
 	if (strcmp(spec, "real") == 0) {
 		mock.kind = MOCK_REAL;
 		return 0;
@@ -155,8 +242,8 @@ int timer_init(void)
 	const char *walk = getenv("HAVEGE_RNGD_MOCK_WALK");
 
 	if (spec && timer_mock_set(spec) < 0) {
-		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' "
-			 "(real, const:V, step:S, two:A,B, freeze:N or coarse:N,R)", spec);
+		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' (real, const:V, step:S, "
+			 "two:A,B, freeze:N, coarse:N,R, dist:V@P,... or replay:FILE)", spec);
 		return -1;
 	}
 	if (walk && collector_mock_set(walk) < 0) {

@@ -13,6 +13,12 @@
  *   two:A,B       deltas alternating A, B, A, ...
  *   freeze:N      real for N reads, then frozen
  *   coarse:N,R    real for N reads, then rounded down to multiples of R
+ *                 (coarse:0,21: a timer that advances in steps of 21)
+ *   dist:V@P,...  deltas drawn independently: V with probability P %
+ *                 (dist:63@50,42@36,84@14: the three deltas of a Zen 5
+ *                 guest's default walk, in its proportions)
+ *   replay:FILE   deltas replayed from a file, one byte each, in a loop
+ *                 (a --raw-samples recording of another machine)
  */
 #ifndef HRNG_TIMER_H
 #define HRNG_TIMER_H
