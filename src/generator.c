@@ -56,6 +56,7 @@
 #include "health.h"
 #include "log.h"
 #include "noise.h"
+#include "timer.h"
 #include "util.h"
 
 enum {
@@ -925,6 +926,9 @@ int gen_new(struct generator **gp, const struct gen_config *cfg)
 	if (ret < 0)
 		goto fail;
 	*gp = g;
+#ifdef HRNG_MOCK_TIMER
+	timer_mock_started();
+#endif
 	return 0;
 fail:
 	gen_free(g);

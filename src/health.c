@@ -97,13 +97,20 @@ unsigned health_apt_cutoff(bool permanent)
  */
 static void rct_reset(struct health_rct *t)
 {
+	/* A run that crossed the cut-off is not forgotten: a stuck source
+	 * trips again on its next sample, so fills shorter than the cut-off
+	 * cannot pass in between and reach HEALTH_REPEATED (and the run
+	 * the permanent cut-off). */
+	if (t->run >= t->cutoff)
+		return;
 	t->last = 0;
 	t->run = 0;
 }
 
 static void rct_init(struct health_rct *t, const struct health_cutoffs *c)
 {
-	rct_reset(t);
+	t->last = 0;
+	t->run = 0;
 	t->cutoff = c->rct;
 	t->cutoff_perm = c->rct_perm;
 }

@@ -236,6 +236,16 @@ int timer_mock_set(const char *spec)
 	return -1;
 }
 
+/* HAVEGE_RNGD_MOCK_TIMER_LATER: a mock that takes over once a generator
+ * has passed its start-up tests, however many reads they took. */
+void timer_mock_started(void)
+{
+	const char *later = getenv("HAVEGE_RNGD_MOCK_TIMER_LATER");
+
+	if (later && timer_mock_set(later) < 0)
+		log_errx("HAVEGE_RNGD_MOCK_TIMER_LATER: invalid mock timer '%s'", later);
+}
+
 int timer_init(void)
 {
 	const char *spec = getenv("HAVEGE_RNGD_MOCK_TIMER");

@@ -82,7 +82,7 @@ elif ldd "$HRNG" 2>/dev/null | grep -q libasan; then
 	skip "EGD-only daemon with a frozen timer: AddressSanitizer cannot run under the seccomp filter"
 elif command -v python3 >/dev/null 2>&1; then
 	client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py
-	HAVEGE_RNGD_MOCK_TIMER=freeze:100000 "$HRNG" -F --no-kernel --egd=unix:"$work/egd.sock" 2>egd.err &
+	HAVEGE_RNGD_MOCK_TIMER_LATER=freeze:100 "$HRNG" -F --no-kernel --egd=unix:"$work/egd.sock" 2>egd.err &
 	pid=$!
 	i=0
 	while [ ! -S "$work/egd.sock" ] && [ $i -lt 200 ] && kill -0 "$pid" 2>/dev/null; do

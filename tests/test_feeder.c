@@ -30,6 +30,7 @@ struct scenario {
 	struct feeder_config fc;
 	const struct feeder_io *io;   /* other work of the loop, NULL = none */
 	const char *spec;             /* online tests, NULL = none */
+	const char *mock_after_start; /* mock timer once the generator is up */
 	/* results */
 	int status;
 	struct feeder_stats st;
@@ -67,6 +68,10 @@ static void run(struct scenario *sc)
 		gc.spec = &spec;
 	}
 	assert_int_equal(gen_new(&g, &gc), 0);
+#ifdef HRNG_MOCK_TIMER
+	if (sc->mock_after_start)
+		assert_int_equal(timer_mock_set(sc->mock_after_start), 0);
+#endif
 	sim = kernel_sim_new(&sc->sim, &k);
 	assert_non_null(sim);
 	assert_int_equal(kernel_detect(&k, &info), 0);
@@ -439,8 +444,7 @@ static void test_dead_source_never_credits(void **state)
 
 	(void)state;
 	sc.sim.initial_avail = 0;
-	/* start-up reads 2 + 8192 (warm-up) + 1024 (start-up test) samples */
-	assert_int_equal(timer_mock_set("freeze:9300"), 0);
+	sc.mock_after_start = "freeze:100";
 	run(&sc);
 	timer_mock_set("real");
 	assert_int_equal(sc.status, 1);

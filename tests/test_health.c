@@ -513,6 +513,33 @@ static void test_permanent_survives_reset(void **state)
 }
 
 /* A reset throws away the partial run: after it the count starts anew. */
+/* A run that tripped the RCT survives the reset: a stuck source fed in
+ * batches shorter than the cut-off trips on every batch after the first,
+ * three in a row, and the run goes on to the permanent cut-off. */
+static void test_stuck_in_short_batches(void **state)
+{
+	unsigned c = health_rct_cutoff(false), batch = c / 2, i, got = 0;
+	uint64_t buf[256];
+	struct health h;
+
+	(void)state;
+	assert_true(batch < sizeof(buf) / sizeof(buf[0]));
+	for (i = 0; i < batch; i++)
+		buf[i] = 7;
+	health_init(&h);
+	for (i = 0; i < 20 && !health_permanent(&h); i++) {
+		got = health_insert(&h, buf, batch);
+		if (got) {
+			health_reset(&h);
+		} else {
+			health_clean(&h);
+			assert_true(i < 2);          /* only before the first trip */
+		}
+	}
+	assert_true(health_permanent(&h));
+	assert_true(got & (HEALTH_REPEATED | HEALTH_RCT_PERMANENT));
+}
+
 static void test_reset_restarts_tests(void **state)
 {
 	unsigned i, c = health_rct_cutoff(false);
@@ -587,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_third_in_a_row_is_permanent),
 		cmocka_unit_test(test_one_failure_per_reset),
 		cmocka_unit_test(test_permanent_survives_reset),
+		cmocka_unit_test(test_stuck_in_short_batches),
 		cmocka_unit_test(test_reset_restarts_tests),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_format),
