@@ -40,6 +40,17 @@ void assess_print_noise(FILE *f, const struct noise *n)
 		gen_seed_samples(), gen_seed_samples() * noise_claim_bits());
 }
 
+void assess_log_noise(const struct noise *n)
+{
+	const struct noise_rung *rungs;
+	unsigned count = noise_ladder(n->table_fixed, &rungs);
+
+	log_info("noise: granularity %llu ticks; rung %u of %u (table %zu KB, %u step%s per "
+		 "sample); start-up estimate %.2f bits/sample, claim %.2f",
+		 (unsigned long long)n->gcd, n->rung + 1, count, n->table_kb, n->stride,
+		 n->stride == 1 ? "" : "s", n->est.h, noise_claim_bits());
+}
+
 /* ------------------------------------------------------------------------
  * --assess
  */

@@ -90,9 +90,9 @@ static void hash_out(struct conditioner *c, uint8_t out[COND_KEY_BYTES])
 	gcry_md_reset(c->md);
 }
 
-/* The samples as the hash takes them: the low 32 bits of each delta,
- * little-endian.  A delta of 2^32 ticks is over a second; the bits above
- * are zero in all but such pauses, and would only double the hashing. */
+/* The samples as the hash takes them: each as a 32-bit little-endian
+ * word (a sample is 8 bits, src/noise.h; the word leaves room for
+ * callers that hash wider values, as the tests do). */
 static void write_noise(struct conditioner *c, const uint64_t *noise, size_t n)
 {
 	enum { BATCH = 256 };

@@ -5,9 +5,9 @@
  *   chain = SHA-256(h || 0x00)          carried to the next block
  *   key   = SHA-256(h || 0x01)          AES-256 key for this block
  *   out   = walk block XOR AES-256-CTR(key, IV = 0)
- * The raw noise is the block's timer deltas (the low 32 bits of each,
- * little-endian): the samples the health tests passed, the same ones the
- * walk folded in.  SHA-256 is a vetted
+ * The raw noise is the block's samples (src/noise.h: 8-bit values, each
+ * hashed as a 32-bit little-endian word): the samples the health tests
+ * passed, the timing of the walk that made the block.  SHA-256 is a vetted
  * conditioning component (SP 800-90B 3.1.5.1.1): with at least 256 + 64
  * bits of noise in, the key has full entropy (3.1.5.1.2).  The keystream
  * then whitens the walk block, like CTR_DRBG's generate spreads its key.

@@ -165,6 +165,8 @@ static int run_raw(const struct options *o, const struct cache_geom *geom)
 	} else {
 		struct filesink_source src = { .read = raw_read, .ctx = &rc };
 
+		if (log_verbose(VERB_SUMMARY))
+			assess_log_noise(&rc.n);
 		st = filesink_run(&src, &fo, &stop_signal);
 	}
 	noise_free(&rc.n);
@@ -190,6 +192,7 @@ static void log_summary(const struct options *o, const struct cache_geom *geom,
 		 geom->data_kb, cpu_source_name(geom->data_src), geom->inst_kb,
 		 cpu_source_name(geom->inst_src), l.copies_run, l.copies_built,
 		 specbuf[0] ? specbuf : "off", o->threads);
+	assess_log_noise(gen_noise(g));
 }
 
 /* -v 8: the walk's layout; -v 16: where its code is. */
@@ -434,8 +437,10 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	io.max_fds = serve ? egd_max_pollfds(egd.srv) : 0;
 	if (privs_seccomp() < 0)
 		goto out;
-	if (log_verbose(VERB_SUMMARY))
+	if (log_verbose(VERB_SUMMARY)) {
 		log_daemon_summary(o, geom, &info);
+		assess_log_noise(gen_noise(g ? g : egd.g));
+	}
 	if (log_verbose(VERB_LOOP | VERB_CODE)) {
 		struct collector_layout l;
 

@@ -5,7 +5,7 @@
  * a timer that advances in steps of 21 ticks on another.  So nothing about
  * it is assumed; noise_calibrate() measures it:
  *
- *  1. The timer's granularity: the greatest common divisor of 4096 walk
+ *  1. The timer's granularity: the greatest common divisor of 2048 walk
  *     deltas.  Every delta is divided by it before anything sees it.  A
  *     timer that does not advance, or advances by the same amount on every
  *     step, is refused there and then: no amount of work makes it noise.
@@ -47,7 +47,6 @@ enum {
 	 * so three times keeps the full assessment at twice the claim. */
 	NOISE_TARGET_HALVES = 3 * HEALTH_ENTROPY_HALVES,
 	NOISE_CALIB_SAMPLES = 4096,     /* samples estimated at each rung */
-	NOISE_GCD_STEPS = 4096,         /* deltas behind the granularity */
 	NOISE_MAX_STRIDE = 64,          /* walk steps per sample, at most */
 	NOISE_MAX_RUNGS = 12,
 	/* Walk words per sample at the top stride: fills are multiples. */
