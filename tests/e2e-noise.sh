@@ -38,7 +38,7 @@ check "--assess: no row before it passes" \
 	       ! awk -v r="$r" "\$1 ~ /^[0-9]+\$/ && \$1 < r && /passes\$/" assess.txt | grep -q .'
 check "--assess: a histogram drawn with #" grep -qE "^ *[0-9]+ +[0-9.]+% #+$" assess.txt
 check "--assess -d 16: the table stays at 32 KB on every row" \
-	sh -c '"$HRNG" --assess -d 16 >d16.txt && [ "$(grep -cE "^[1-9] +32 " d16.txt)" -eq 7 ]'
+	sh -c '"$HRNG" --assess -d 16 >d16.txt; [ "$(grep -cE "^[1-9] +32 " d16.txt)" -eq 7 ]'
 
 # --raw-samples: the rung is logged at -v 1; one byte per sample.
 "$HRNG" -v 1 --raw-samples=raw.bin -n 4096 2>raw.err

@@ -216,16 +216,26 @@ static void check_fill(struct noise *n)
  * suite's other tests depend on it), and it behaves. */
 static void test_real_timer(void **state)
 {
+	const struct noise_rung *r;
 	struct noise n;
+	int ret;
 
 	(void)state;
 	assert_int_equal(noise_calibrate(&n, 32, 32, false), 0);
 	check_calibrated(&n);
 	check_fill(&n);
 	noise_free(&n);
-	/* -d: the table stays at 2 x d at every rung tried */
-	assert_int_equal(noise_calibrate(&n, 16, 16, true), 0);
-	check_calibrated(&n);
+	/* -d: the table stays at 2 x d at every rung tried.  (Whether a
+	 * 32 KB table reaches the target is up to the machine: under
+	 * AddressSanitizer's instrumentation the walk is too regular, and
+	 * every stride is tried and refused.) */
+	ret = noise_calibrate(&n, 16, 16, true);
+	if (ret == 0) {
+		check_calibrated(&n);
+	} else {
+		assert_int_equal(ret, -EIO);
+		assert_int_equal(n.ntrials, noise_ladder(true, &r));
+	}
 	for (unsigned i = 0; i < n.ntrials; i++)
 		assert_int_equal(n.trial[i].table_kb, 32);
 	noise_free(&n);
