@@ -562,6 +562,14 @@ static int check_pairs(struct parse_state *st)
 	size_t raw = (size_t)(row_by_val(LONG_RAW_SAMPLES) - opt_table);
 	size_t first;
 
+	if (o->assess && (o->run || o->number_set || o->raw_samples)) {
+		size_t a = (size_t)(row_by_val(LONG_ASSESS) - opt_table);
+
+		first = o->raw_samples ? raw : o->number_set ? n : r;
+		snprintf(st->v.name, OPT_NAME_MAX, "%s", st->seen[a].name);
+		return fail(&st->v, "%s cannot be used together with %s", st->v.name,
+			    st->seen[first].name);
+	}
 	if (o->run == 0 || (!o->number_set && !o->raw_samples))
 		return 0;
 	first = o->raw_samples ? raw : n;

@@ -40,6 +40,16 @@ check "--assess: a histogram drawn with #" grep -qE "^ *[0-9]+ +[0-9.]+% #+$" as
 check "--assess -d 16: the table stays at 32 KB on every row" \
 	sh -c '"$HRNG" --assess -d 16 >d16.txt; [ "$(grep -cE "^[1-9] +32 " d16.txt)" -eq 7 ]'
 
+# --assess chooses a mode of its own: with another, one line and status 1.
+for other in "-n 1M" "-r 1" "--raw-samples=x.bin"; do
+	# shellcheck disable=SC2086
+	"$HRNG" --assess $other >out.txt 2>err.txt
+	st=$?
+	check "--assess $other: refused, one line naming both" \
+		sh -c "[ $st -eq 1 ] && [ ! -s out.txt ] && [ \"\$(wc -l <err.txt)\" -eq 1 ] &&
+		       grep -q -- '--assess cannot be used together with' err.txt && [ ! -e x.bin ]"
+done
+
 # --raw-samples: the rung is logged at -v 1; one byte per sample.
 "$HRNG" -v 1 --raw-samples=raw.bin -n 4096 2>raw.err
 st=$?

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		enum run_mode m = opt_run_mode(&o);
 
-		assert(m == RUN_DAEMON || m == RUN_INFO || m == RUN_FILE || m == RUN_RAW);
+		assert(m == RUN_DAEMON || m == RUN_INFO || m == RUN_FILE || m == RUN_RAW ||
+		       m == RUN_ASSESS);
 		assert(o.threads >= 1 && o.buffer >= 1 && o.credit <= OPT_CREDIT_MAX);
 	} else {
 		assert(r == -1);
