@@ -154,6 +154,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	check "root replacing nobody's 0640 file: owner, group and mode kept ($(stat -c '%u:%g %a' owned.bin))" \
 		[ "$(stat -c '%u:%g %a' owned.bin)" = "65534:65534 640" ]
 	if command -v setpriv >/dev/null 2>&1; then
+		chmod 711 "$work"   # nobody goes through, into shared/
 		mkdir shared && chmod 777 shared
 		install -m 644 /dev/null shared/roots.bin
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$HRNG" -n 32 -f shared/roots.bin
