@@ -450,7 +450,6 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 		log_errx("--no-kernel: nothing left to do without --egd");
 		return 1;
 	}
-	fds_close_inherited();
 	if (daemon_open(&k, &info, &fc) || (serve && egd_open(o, &egd)))
 		goto out;
 	if (detach && daemon_fork(o->pidfile, &ready) < 0)
@@ -521,6 +520,10 @@ int main(int argc, char **argv)
 		log_errx("%s", err);
 		return 1;
 	}
+	/* The daemon keeps nothing of its caller's: closed before any
+	 * library could open something of its own. */
+	if (opt_run_mode(&o) == RUN_DAEMON)
+		fds_close_inherited();
 	if (o.help) {
 		opt_usage(stderr);
 		return 1;
