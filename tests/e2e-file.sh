@@ -230,6 +230,39 @@ else
 	skip "strace not installed"
 fi
 
+# Signals at random moments: a run either completes (status 0, the whole
+# file) or stops (128 + signal, no file); never a partial or temporary
+# file.  SIGPIPE is ignored: the run completes.  (40 runs; 8 under
+# valgrind, which is tens of times slower.)
+runs=10
+under_valgrind && runs=2
+bad=""
+for sigwant in TERM:143 INT:130 HUP:129 PIPE:0; do
+	sig=${sigwant%:*} want=${sigwant#*:}
+	i=0
+	while [ $i -lt $runs ]; do
+		rm -f rnd.bin
+		delay=$(awk -v s="$$$i$sig" 'BEGIN { srand(s); printf "%.3f", rand() * 0.3 }')
+		"$HRNG" -n 8m -f rnd.bin 2>/dev/null &
+		pid=$!
+		sleep "$delay"
+		kill -s "$sig" "$pid" 2>/dev/null
+		wait "$pid"
+		st=$?
+		if [ -n "$(ls -A | grep havege-rngd)" ]; then
+			bad="$bad SIG$sig after ${delay}s: temporary file left;"
+			rm -f .havege-rngd.*
+		elif [ "$st" -eq 0 ] && [ "$(size_of rnd.bin)" != 8388608 ]; then
+			bad="$bad SIG$sig after ${delay}s: status 0 but $(size_of rnd.bin) bytes;"
+		elif [ "$st" -ne 0 ] && { [ "$st" -ne "$want" ] || [ -e rnd.bin ]; }; then
+			bad="$bad SIG$sig after ${delay}s: status $st, file $( [ -e rnd.bin ] && echo left || echo absent);"
+		fi
+		i=$((i + 1))
+	done
+done
+check "$((runs * 4)) signals at random moments: whole file or none, never a temporary file" [ -z "$bad" ]
+[ -z "$bad" ] || echo "# $bad"
+
 # -r 1 prints the tuning, with sources, and exits 0
 "$HRNG" -r 1 >info.txt
 st=$?
