@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,50 +20,166 @@
 #include "log.h"
 #include "util.h"
 
-int pidfile_write(const char *path)
-{
-	char buf[32];
-	struct stat st;
-	int fd, len, ret = 0;
+/* The pidfile, open and locked for the daemon's life (-1: none). */
+static int pidfile_fd = -1;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
+/* Open path for writing without blocking (a FIFO with no reader gives
+ * ENXIO instead of a hang) and without following a symlink; only a plain
+ * file with one link is taken.  Returns the descriptor or -1 (logged). */
+static int pidfile_open(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		      0644);
+
+	if (fd < 0 && errno != ENXIO) {
 		log_err("cannot write the pidfile %s", path);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		log_errx("pidfile %s is not a plain file; refusing it", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A write lock on the whole file, held until we close it: a second
+ * instance with the same pidfile is refused.  Returns 0 or -1 (logged). */
+static int pidfile_lock(int fd, const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EACCES && errno != EAGAIN) {
+		log_err("cannot lock the pidfile %s", path);
+		return -1;
+	}
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		log_errx("pidfile %s is held by a running havege-rngd (pid %ld); "
+			 "not starting a second one", path, (long)fl.l_pid);
+	else
+		log_errx("pidfile %s is held by a running havege-rngd; not starting a second one",
+			 path);
+	return -1;
+}
+
+int pidfile_write(const char *path)
+{
+	char buf[32];
+	int fd, len;
+
+	fd = pidfile_open(path);
+	if (fd < 0)
+		return -1;
+	if (pidfile_lock(fd, path) < 0) {
 		close(fd);
 		return -1;
 	}
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || write_all(fd, buf, (size_t)len) < 0) {
 		log_err("cannot write the pidfile %s", path);
-		ret = -1;
+		close(fd);
+		return -1;
 	}
-	close(fd);
-	return ret;
+	pidfile_fd = fd;
+	return 0;
 }
 
 void pidfile_remove(const char *path)
 {
+	/* unlinked while still locked, so no second instance can take the
+	 * name and then lose it to us */
 	if (path && unlink(path) < 0 && errno != ENOENT)
 		log_warn("cannot remove the pidfile %s", path);
+	if (pidfile_fd >= 0)
+		close(pidfile_fd);
+	pidfile_fd = -1;
 }
 
-/* The parent: wait for the child's one status byte, or its death. */
+/* ------------------------------------------------------------ the parent */
+
+static volatile sig_atomic_t parent_signal;
+
+static void on_parent_signal(int sig)
+{
+	parent_signal = sig;
+}
+
+/* A stop signal to the waiting parent stops the daemon too: the parent
+ * passes it on and then waits for the daemon's own exit status. */
+static void parent_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_parent_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The child's exit status as a shell would give it. */
+static unsigned char child_status(pid_t child)
+{
+	int ws;
+	pid_t r;
+
+	do
+		r = waitpid(child, &ws, 0);
+	while (r < 0 && errno == EINTR);
+	if (r != child)
+		return 1;
+	if (WIFEXITED(ws))
+		return (unsigned char)WEXITSTATUS(ws);
+	return WIFSIGNALED(ws) ? (unsigned char)(128 + WTERMSIG(ws)) : 1;
+}
+
+/* read() that goes on after a signal, passing a stop signal on to the
+ * child once. */
+static ssize_t parent_read(pid_t child, int fd, void *buf, size_t n, bool *passed)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, buf, n);
+		if (r >= 0 || errno != EINTR)
+			return r;
+		if (parent_signal && !*passed) {
+			kill(child, parent_signal);
+			*passed = true;
+		}
+	}
+}
+
+/* The parent: wait for the child's status byte (and, after a failure, the
+ * reason it logged to syslog), or its death. */
 static void parent_wait(pid_t child, int fd)
 {
 	unsigned char status = 1;
-	int ws;
+	char why[300];
+	size_t have = 0;
+	bool passed = false;
+	ssize_t r;
 
-	if (read(fd, &status, 1) != 1) {
-		/* the child died before reporting */
-		if (waitpid(child, &ws, 0) == child && WIFEXITED(ws))
-			status = (unsigned char)WEXITSTATUS(ws);
-		else
-			status = 1;
+	parent_signals();
+	r = parent_read(child, fd, &status, 1, &passed);
+	while (r == 1 && status != 0 && have < sizeof(why) - 1) {
+		ssize_t k = parent_read(child, fd, why + have, sizeof(why) - 1 - have, &passed);
+
+		if (k <= 0)
+			break;
+		have += (size_t)k;
 	}
+	why[have] = '\0';
+	if (have > 0)
+		fprintf(stderr, "havege-rngd: %s\n", why);
+	if (r != 1 || passed)
+		status = child_status(child);
 	_exit(status);
 }
 
@@ -111,13 +229,21 @@ int daemon_fork(const char *pidfile, int *ready)
 	return 0;
 }
 
+/* The status byte; after a failure, the reason too if it went to syslog
+ * only (a reason already on the caller's stderr is not repeated). */
 void daemon_ready(int fd, int status)
 {
-	unsigned char b = (unsigned char)status;
+	char msg[260];
+	const char *why = status ? log_last_syslog_error() : "";
+	size_t len = strlen(why);
 
 	if (fd < 0)
 		return;
-	if (write(fd, &b, 1) != 1)
+	if (len > sizeof(msg) - 1)
+		len = sizeof(msg) - 1;
+	msg[0] = (char)status;
+	memcpy(msg + 1, why, len);
+	if (write(fd, msg, len + 1) != (ssize_t)(len + 1))
 		log_warn("cannot report start-up to the parent");
 	close(fd);
 }

@@ -42,6 +42,7 @@ struct feeder {
 	int threshold;           /* old pool: write_wakeup_threshold at start */
 	uint64_t last_read;      /* when seeds were last taken (now_ns) */
 	uint64_t next;           /* new pool: when the next injection is due */
+	const char *op;          /* what give() was doing when it failed */
 };
 
 /* ------------------------------------------------------------ kernel kind */
@@ -112,9 +113,11 @@ static int give(struct feeder *f, size_t n)
 	if (now - f->last_read > FEEDER_STALE_NS)
 		gen_discard(f->g);
 	f->last_read = now;
+	f->op = "making seeds";
 	r = gen_read(f->g, buf, n);
 	if (r < 0)
 		goto out_wipe;
+	f->op = "RNDADDENTROPY";
 	if (log_verbose(VERB_KERNEL))
 		before = f->k->entropy_avail(f->k);
 	/* EINTR and EAGAIN are passing: try again, a few times. */
@@ -272,7 +275,7 @@ static int refill_old(struct feeder *f)
 			n = seed_bytes(bits_to_fill(f->info.poolsize, avail, target), cpb);
 		r = give(f, n);
 		if (r < 0)
-			return op_failed("RNDADDENTROPY", r);
+			return op_failed(f->op, r);
 		if (cpb == 0)
 			break;          /* mixing only: nothing will fill it */
 	}
@@ -315,7 +318,7 @@ static int seed_until_ready(struct feeder *f)
 	for (i = 0; i < BOOT_CALLS && f->k->crng_ready(f->k) == 0; i++) {
 		r = give(f, FEEDER_INJECT_BYTES);
 		if (r < 0)
-			return op_failed("RNDADDENTROPY", r);
+			return op_failed(f->op, r);
 	}
 	if (f->k->crng_ready(f->k) == 1)
 		log_notice("the kernel's CRNG is ready (%llu bits credited by us)",
@@ -329,7 +332,7 @@ static int inject(struct feeder *f)
 
 	f->st->refills++;
 	r = give(f, FEEDER_INJECT_BYTES);
-	return r < 0 ? op_failed("RNDADDENTROPY", r) : 0;
+	return r < 0 ? op_failed(f->op, r) : 0;
 }
 
 /* Returns -EINTR for the caller to look at the signals and call again. */

@@ -28,7 +28,16 @@ struct sink {
 	uint64_t start_ns;
 	uint64_t last_report_ns;
 	bool tty;                /* progress on a terminal: one updated line */
+	bool replaces;           /* tmp replaces a regular file: keep its... */
+	struct stat old;         /* ...mode, owner and group */
 };
+
+static void (*open_hook)(const char *path);
+
+void filesink_set_open_hook(void (*hook)(const char *path))
+{
+	open_hook = hook;
+}
 
 int filesink_gen_read(void *generator, void *buf, size_t n)
 {
@@ -79,25 +88,42 @@ static ssize_t next_chunk(const struct filesink_source *src, uint8_t *buf, size_
 	return src->read(src->ctx, buf, n) < 0 ? -1 : (ssize_t)n;
 }
 
-/* Open the target.  A new or regular file goes through a temporary file
- * next to it (same file system, so rename() is atomic). */
-static int sink_open(struct sink *s)
+/* An existing target that is not a regular file (a FIFO, a device) is
+ * written directly.  *seen is what stat() found at the path: the opened
+ * descriptor must be that very file, or the path was swapped meanwhile
+ * (for a regular file, or through a symlink) and is not written.  A FIFO
+ * with no reader blocks here until one comes or a stop signal.  Returns
+ * 0, -1 after one line, or -2 when stopped. */
+static int sink_open_direct(struct sink *s, const struct stat *seen,
+			    volatile sig_atomic_t *stop)
 {
 	struct stat st;
-	char *dir, *copy;
-	mode_t mask;
 
-	if (!s->path) {
-		s->fd = STDOUT_FILENO;
-		return 0;
-	}
-	if (stat(s->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	do
 		s->fd = open(s->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		if (s->fd < 0)
-			log_err("cannot open %s", s->path);
-		return s->fd < 0 ? -1 : 0;
+	while (s->fd < 0 && errno == EINTR && !*stop);
+	if (s->fd < 0) {
+		if (errno == EINTR)
+			return -2;
+		log_err("cannot open %s", s->path);
+		return -1;
 	}
-	copy = strdup(s->path);
+	if (fstat(s->fd, &st) < 0 || S_ISREG(st.st_mode) || st.st_dev != seen->st_dev ||
+	    st.st_ino != seen->st_ino) {
+		log_errx("%s changed while it was being opened; not writing to it", s->path);
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* A new or regular file goes through a temporary file next to it (same
+ * file system, so rename() is atomic), made 0600 by mkostemp. */
+static int sink_open_tmp(struct sink *s)
+{
+	char *dir, *copy = strdup(s->path);
+
 	dir = copy ? dirname(copy) : NULL;
 	if (!dir || asprintf(&s->tmp, "%s/.havege-rngd.XXXXXX", dir) < 0) {
 		free(copy);
@@ -113,12 +139,47 @@ static int sink_open(struct sink *s)
 		s->tmp = NULL;
 		return -1;
 	}
-	/* mkstemp makes 0600; give the file what fopen() would have. */
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(s->fd, 0666 & ~mask) < 0)
-		log_warn("cannot set the mode of %s", s->path);
 	return 0;
+}
+
+/* Open the target: 0, -1 after one line, -2 when stopped. */
+static int sink_open(struct sink *s, volatile sig_atomic_t *stop)
+{
+	struct stat st;
+	bool found;
+
+	if (!s->path) {
+		s->fd = STDOUT_FILENO;
+		return 0;
+	}
+	found = stat(s->path, &st) == 0;
+	if (open_hook)
+		open_hook(s->path);
+	if (found && !S_ISREG(st.st_mode))
+		return sink_open_direct(s, &st, stop);
+	s->replaces = found;
+	s->old = st;
+	return sink_open_tmp(s);
+}
+
+/* The finished temporary file gets what the file it replaces had: mode,
+ * owner and group; where the owner or group cannot be kept (not root),
+ * the file is ours and only we may read it.  A new file gets what
+ * fopen() would have given it. */
+static int sink_set_mode(struct sink *s)
+{
+	mode_t mode, mask;
+
+	if (!s->replaces) {
+		mask = umask(0);
+		umask(mask);
+		return fchmod(s->fd, 0666 & ~mask);
+	}
+	mode = s->old.st_mode & 0777;
+	if (fchown(s->fd, s->old.st_uid, s->old.st_gid) < 0 &&
+	    fchown(s->fd, (uid_t)-1, s->old.st_gid) < 0)
+		mode &= 0700;
+	return fchmod(s->fd, mode);
 }
 
 /* Finish: on success rename into place; otherwise remove the partial file. */
@@ -126,7 +187,13 @@ static int sink_close(struct sink *s, bool ok)
 {
 	int ret = ok ? 0 : -1;
 
-	if (s->fd > STDERR_FILENO && close(s->fd) < 0 && ok) {
+	/* On disk before the rename, so that a power cut cannot leave a
+	 * short file under the target's name either. */
+	if (s->tmp && ret == 0 && (sink_set_mode(s) < 0 || fsync(s->fd) < 0)) {
+		log_err("cannot write %s", s->path);
+		ret = -1;
+	}
+	if (s->fd > STDERR_FILENO && close(s->fd) < 0 && ret == 0) {
 		log_err("cannot write %s", s->path);
 		ret = -1;
 	}
@@ -253,11 +320,17 @@ static void *lane_writer(void *arg)
 		r = pwrite_all(w->s->fd, p, m, off);
 		w->src->consume_lane(w->src->ctx, w->lane, (size_t)k);   /* wipes them */
 		if (r < 0) {
-			errno = -r;
-			log_err("cannot write %s", w->s->path);
+			bool first;
+
+			/* one line for the run, not one per thread */
 			pthread_mutex_lock(w->lock);
+			first = *w->failed == 0;
 			*w->failed = -1;
 			pthread_mutex_unlock(w->lock);
+			if (first) {
+				errno = -r;
+				log_err("cannot write %s", w->s->path);
+			}
 			break;
 		}
 	}
@@ -336,7 +409,10 @@ int filesink_run(const struct filesink_source *src, const struct filesink_opts *
 	struct sink s = { .fd = -1, .path = o->path };
 	int st;
 
-	if (sink_open(&s) < 0)
+	st = sink_open(&s, stop);
+	if (st == -2)
+		return 128 + (int)*stop;
+	if (st < 0)
 		return 1;
 	s.start_ns = s.last_report_ns = monotonic_ns();
 	s.tty = isatty(STDERR_FILENO);

@@ -5,6 +5,11 @@
  * temporary file in the same directory, renamed into place only when the
  * run completes, so an error or a signal never leaves a partial file; any
  * other existing target (a FIFO, a device) and stdout are written directly.
+ * The temporary file is made 0600, and synced before the rename; the file
+ * it replaces gives it its mode, owner and group (where the owner or group
+ * cannot be kept, the file stays ours and owner-only).  A direct target
+ * is checked on the opened descriptor: if the path was swapped after the
+ * first look (for a regular file, or through a symlink), it is refused.
  * The caller sets *stop (from a signal handler) to end the run; it is
  * checked at least every FILESINK_CHUNK bytes.
  *
@@ -49,6 +54,9 @@ struct filesink_source {
 
 int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
 		 volatile sig_atomic_t *stop);
+/* For tests: hook(path) runs between the first look at the path and its
+ * opening, where a race would swap it.  NULL removes it. */
+void filesink_set_open_hook(void (*hook)(const char *path));
 /* filesink_read_fn over a struct generator (the EGD server uses it too). */
 int filesink_gen_read(void *generator, void *buf, size_t n);
 /* A filesink_source over a struct generator, zero-copy. */

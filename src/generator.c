@@ -472,6 +472,16 @@ static void *lane_thread(void *arg)
 
 /* ------------------------------------------------------------ consuming */
 
+/* Why pthread_create() failed, in words a user can act on: EAGAIN is
+ * also what a stack that cannot be mapped (ulimit -v) gives. */
+static const char *thread_error(int err)
+{
+	if (err == EAGAIN)
+		return "out of memory for its stack, or over the limit on processes "
+		       "(ulimit -v, ulimit -u)";
+	return strerror(err);
+}
+
 /* With g->lock held, on a read of the merged stream: give each lane its
  * thread if that is not done yet.  Returns 0 or g->error. */
 static int lanes_threaded(struct generator *g)
@@ -485,15 +495,28 @@ static int lanes_threaded(struct generator *g)
 	for (i = 0; i < g->nlanes; i++)
 		secret_lock(g->lanes[i].ring, g->lanes[i].cap);
 	for (i = 0; i < g->nlanes; i++) {
-		if (pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]) != 0) {
-			log_errx("cannot start a collector thread");
+		int r = pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]);
+
+		if (r != 0) {
+			log_errx("cannot start a lane thread (%u of %u): %s", i + 1, g->nlanes,
+				 thread_error(r));
 			if (!g->error)
-				g->error = -EAGAIN;
+				g->error = -r;
 			break;
 		}
 		g->lanes[i].has_thread = true;
 	}
 	return g->error;
+}
+
+int gen_start_lanes(struct generator *g)
+{
+	int r;
+
+	pthread_mutex_lock(&g->lock);
+	r = lanes_threaded(g);
+	pthread_mutex_unlock(&g->lock);
+	return r;
 }
 
 /* With g->lock held, on a read of one lane: from now on each lane is

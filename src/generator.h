@@ -58,6 +58,11 @@ struct generator;
  * is logged), -EAGAIN (a thread could not start). */
 int gen_new(struct generator **g, const struct gen_config *cfg);
 void gen_free(struct generator *g);
+/* Read as one stream from now on, and start the lane threads of -t N
+ * (N > 1) now rather than at the first read: the daemon calls it before
+ * its seccomp filter, which allows no thread creation.  Returns 0, or
+ * -errno after one line if a thread could not start. */
+int gen_start_lanes(struct generator *g);
 /* Fill buf with exactly n conditioned bytes; returns 0 or -EIO. */
 int gen_read(struct generator *g, void *buf, size_t n);
 /* Zero-copy reading: gen_peek() waits as gen_read() would, then points *p

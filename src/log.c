@@ -16,7 +16,8 @@ static struct {
 	const char *ident;      /* program name, prefixed on stderr */
 	enum log_dest dest;     /* set once by log_init() */
 	unsigned verbose;       /* -v bitmask */
-} log_state = { "havege-rngd", LOG_DEST_STDERR, 0 };
+	char last_err[256];     /* the last error sent to syslog only */
+} log_state = { "havege-rngd", LOG_DEST_STDERR, 0, "" };
 
 void log_init(const char *ident, enum log_dest dest, unsigned verbose)
 {
@@ -34,6 +35,11 @@ void log_fini(void)
 	if (log_state.dest == LOG_DEST_SYSLOG)
 		closelog();
 	log_state.dest = LOG_DEST_STDERR;
+}
+
+const char *log_last_syslog_error(void)
+{
+	return log_state.last_err;
 }
 
 bool log_verbose(unsigned bit)
@@ -55,6 +61,9 @@ static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (log_state.dest == LOG_DEST_SYSLOG) {
+		if (prio <= LOG_ERR)
+			snprintf(log_state.last_err, sizeof(log_state.last_err), "%.180s%s%.60s",
+				 line, suffix ? ": " : "", suffix ? suffix : "");
 		if (suffix)
 			syslog(prio, "%s: %s", line, suffix);
 		else

@@ -27,6 +27,9 @@ void log_init(const char *ident, enum log_dest dest, unsigned verbose);
 void log_fini(void);
 bool log_verbose(unsigned bit);
 unsigned log_get_verbose(void);
+/* The last error (LOG_ERR or worse) that went to syslog only, "" if none:
+ * a forked daemon's failed start-up passes it to the caller's terminal. */
+const char *log_last_syslog_error(void);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "assess.h"
@@ -23,6 +24,7 @@
 #include "cpu.h"
 #include "daemon.h"
 #include "egd.h"
+#include "fds.h"
 #include "feeder.h"
 #include "kernel.h"
 #include "privs.h"
@@ -57,6 +59,26 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* File mode: every other signal whose default action ends the process
+ * stops the run the same way (128 + signal), so that none leaves the
+ * temporary file behind.  Only SIGKILL (and a crash) still can. */
+static void install_file_signals(void)
+{
+	static const int fatal[] = { SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+				     SIGXCPU, SIGXFSZ, SIGPOLL, SIGPWR, SIGSTKFLT };
+	struct sigaction sa;
+	size_t i;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
 }
 
 static void gen_config_from(struct gen_config *gc, const struct options *o,
@@ -207,10 +229,14 @@ static void log_layout(const struct collector_layout *l)
 }
 
 /* A gen_new() that failed says why in one line: a failing noise source
- * has said so already. */
+ * has said so already.  EAGAIN is what a thread whose stack cannot be
+ * mapped gives, so it is named for what it usually is. */
 static bool gen_failed(int err)
 {
-	if (err < 0 && err != -EIO)
+	if (err == -EAGAIN)
+		log_errx("cannot start the generator's threads: out of memory for their stacks, "
+			 "or over the limit on processes (ulimit -v, ulimit -u)");
+	else if (err < 0 && err != -EIO)
 		log_errx("cannot start the generator: %s", strerror(-err));
 	return err < 0;
 }
@@ -415,6 +441,11 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	bool own_pidfile = false;       /* ours to remove: we wrote it */
 	int ready = -1, status = 1;
 
+	if (o->no_kernel && o->once) {
+		log_errx("--once with --no-kernel: nothing to do (--once feeds the kernel once "
+			 "and serves no EGD client)");
+		return 1;
+	}
 	if (o->no_kernel && !serve) {
 		log_errx("--no-kernel: nothing left to do without --egd");
 		return 1;
@@ -434,6 +465,11 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	gc.output = GEN_STREAM;
 	if (serve && gen_failed(gen_new(&egd.g, &gc)))
 		goto out;
+	/* Every thread, and the time zone syslog stamps with, before the
+	 * filter: it allows neither clone nor opening /etc/localtime. */
+	if ((g && gen_start_lanes(g) < 0) || (egd.g && gen_start_lanes(egd.g) < 0))
+		goto out;
+	tzset();
 	io.max_fds = serve ? egd_max_pollfds(egd.srv) : 0;
 	if (privs_seccomp() < 0)
 		goto out;
@@ -476,11 +512,18 @@ int main(int argc, char **argv)
 	struct cache_geom geom;
 	char err[256];
 
+	/* Before anything is opened: nothing may take the place of 0-2. */
+	if (fds_std_open() < 0)
+		return 1;
 	opt_defaults(&o);
 	if (opt_parse(&o, argc, argv, err, sizeof(err)) < 0) {
 		log_errx("%s", err);
 		return 1;
 	}
+	/* The daemon keeps nothing of its caller's: closed before any
+	 * library could open something of its own. */
+	if (opt_run_mode(&o) == RUN_DAEMON)
+		fds_close_inherited();
 	if (o.help) {
 		opt_usage(stderr);
 		return 1;
@@ -508,9 +551,11 @@ int main(int argc, char **argv)
 		return assess_run(stdout, geom.data_kb, geom.inst_kb,
 				  geom.data_src == CACHE_SRC_OPTION);
 	case RUN_RAW:
+		install_file_signals();
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
 		return run_raw(&o, &geom);
 	case RUN_FILE:
+		install_file_signals();
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
 		return run_file(&o, &geom);
 	case RUN_DAEMON:

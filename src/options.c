@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "egd.h"
 #include "options.h"
 #include "util.h"
 
@@ -331,6 +332,9 @@ static int parse_rate(const struct opt_row *row, const char *arg, struct value_c
 		goto bad;
 	if (slash && burst == 0)
 		goto bad;
+	if (rate > EGD_RATE_MAX || burst > EGD_RATE_MAX)
+		return fail(v, "%s: '%s' is more than %llu bytes", v->name, arg,
+			    (unsigned long long)EGD_RATE_MAX);
 	v->o->egd_rate = rate;
 	v->o->egd_burst = burst;
 	return 0;

@@ -134,6 +134,8 @@ done <<'EOF'
 --help 'x'|--help=x
 --progress '1'|--progress=1
 --raw-samples ''|--raw-samples=
+--egd-rate '2g'|--egd-rate=2g
+--egd-rate '4k/2g'|--egd-rate 4k/2g
 --raw-samples 'raw.bin' -r 3|--raw-samples=raw.bin -r 3
 -x unknown|-x
 -x unknown|-Fx

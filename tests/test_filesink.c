@@ -211,6 +211,84 @@ static void test_closed_pipe_is_quiet_success(void **state)
 	close(saved);
 }
 
+/* Issue 12, 4: a replaced file keeps its mode; a new one gets 0666 less
+ * the umask, as fopen() would give it. */
+static void test_keeps_mode_of_replaced_file(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { 0 };
+	char path[128];
+	struct filesink_opts o = { .path = path, .bytes = 32 };
+	struct stat st;
+	mode_t old = umask(022);
+	int fd;
+
+	(void)state;
+	path_in_dir(path, sizeof(path), "key.bin");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	close(fd);
+	assert_int_equal(run_fake(&f, &o, &stop), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 32);
+	path_in_dir(path, sizeof(path), "new.bin");
+	assert_int_equal(run_fake(&f, &o, &stop), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	umask(old);
+}
+
+/* Issue 12, 18: the path is a FIFO when first looked at, then swapped for
+ * a regular file (renamed over it, or a symlink to one) before the open:
+ * refused, and the regular file is not written in place. */
+static char swap_from[160];
+
+static void swap_hook(const char *path)
+{
+	assert_int_equal(rename(swap_from, path), 0);
+}
+
+static void swap_case(const char *how)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = { 0 };
+	char path[128], victim[128], buf[16] = { 0 };
+	struct filesink_opts o = { .path = path, .bytes = 4096 };
+	int fd;
+
+	path_in_dir(path, sizeof(path), "out.fifo");
+	path_in_dir(victim, sizeof(victim), "victim.bin");
+	assert_int_equal(mkfifo(path, 0600), 0);
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "old", 3), 3);
+	close(fd);
+	if (strcmp(how, "symlink") == 0) {
+		path_in_dir(swap_from, sizeof(swap_from), "link");
+		assert_int_equal(symlink(victim, swap_from), 0);
+	} else {
+		path_in_dir(swap_from, sizeof(swap_from), "copy.bin");
+		assert_int_equal(link(victim, swap_from), 0);
+	}
+	filesink_set_open_hook(swap_hook);
+	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	filesink_set_open_hook(NULL);
+	fd = open(victim, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+	close(fd);
+	assert_string_equal(buf, "old");
+	unlink(path);
+	unlink(victim);
+}
+
+static void test_swapped_path_refused(void **state)
+{
+	(void)state;
+	swap_case("rename");
+	swap_case("symlink");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +300,8 @@ int main(void)
 		cmocka_unit_test(test_full_device),
 		cmocka_unit_test_setup_teardown(test_missing_directory, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_closed_pipe_is_quiet_success),
+		cmocka_unit_test_setup_teardown(test_keeps_mode_of_replaced_file, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_swapped_path_refused, tmpdir_setup, tmpdir_teardown),
 	};
 
 	log_init("test_filesink", LOG_DEST_STDERR, 0);

@@ -115,6 +115,41 @@ static void test_threads(void **state)
 	free(buf);
 }
 
+static unsigned task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Issue 12, 1: gen_start_lanes() starts every lane thread now, so that
+ * the daemon's seccomp filter (no clone) can come before the first read;
+ * the reads then start none. */
+static void test_start_lanes_before_read(void **state)
+{
+	struct gen_config gc = config(3, 16 * 1024);
+	struct generator *g;
+	uint8_t buf[4096];
+	unsigned before;
+
+	(void)state;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	before = task_count();
+	assert_int_equal(gen_start_lanes(g), 0);
+	assert_int_equal(task_count(), before + 3);
+	assert_int_equal(gen_start_lanes(g), 0);
+	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
+	assert_int_equal(gen_prefill(g, 64), 0);
+	assert_int_equal(task_count(), before + 3);
+	gen_free(g);
+}
+
 /* Seeds: 32 bytes per gen_seed_samples() samples; gen_discard() drops
  * what is buffered, so the next read is made from new fills. */
 static void test_seeds_and_discard(void **state)
@@ -599,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_read_counts),
 		cmocka_unit_test(test_two_generators_differ),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_start_lanes_before_read),
 		cmocka_unit_test(test_seeds_and_discard),
 		cmocka_unit_test(test_prefill),
 		cmocka_unit_test(test_peek_consume),
