@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "estimate.h"
@@ -17,11 +17,82 @@ enum { SYMBOLS = 256 };                /* 8-bit samples */
 
 static const double Z99 = 2.576;        /* 99 % two-sided normal quantile */
 
+/* ------------------------------------------------------------------------
+ * The little arithmetic needed, without libm
+ *
+ * Offers ln(), ex(), power(), root().  libm would add half a megabyte of
+ * resident pages to a process that otherwise needs none of it (its code
+ * is faulted in by the page cluster), and these few functions need only
+ * the 1e-12 or so that the estimates are ever compared to.
+ */
+static const double LN2 = 0.69314718055994530942;
+
+/* x = m 2^e with m in [1, 2), from the bits of a positive normal double. */
+static double split(double x, int *e)
+{
+	uint64_t b;
+
+	memcpy(&b, &x, sizeof(b));
+	*e = (int)((b >> 52) & 0x7ff) - 1023;
+	b = (b & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1023) << 52);
+	memcpy(&x, &b, sizeof(x));
+	return x;
+}
+
+/* Natural log of x > 0 (normal): ln m = 2 atanh((m - 1) / (m + 1)). */
+static double ln(double x)
+{
+	int e, k;
+	double m = split(x, &e), t = (m - 1.0) / (m + 1.0), t2 = t * t, term = t, sum = 0.0;
+
+	for (k = 1; k < 60; k += 2) {
+		sum += term / k;
+		term *= t2;
+	}
+	return e * LN2 + 2.0 * sum;
+}
+
+/* e^x: x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its series, 2^k from
+ * the exponent bits (0 below the normal range, as nothing here needs
+ * subnormals). */
+static double ex(double x)
+{
+	double r, term = 1.0, sum = 1.0, scale;
+	long k;
+	uint64_t b;
+	int i;
+
+	if (x < -708.0)
+		return 0.0;
+	k = (long)(x / LN2 + (x < 0 ? -0.5 : 0.5));
+	r = x - (double)k * LN2;
+	for (i = 1; i < 30; i++) {
+		term *= r / i;
+		sum += term;
+	}
+	if (k > 1023)
+		return 1e308 * 10.0;
+	b = (uint64_t)(k + 1023) << 52;
+	memcpy(&scale, &b, sizeof(scale));
+	return sum * scale;
+}
+
+/* a^b for a > 0. */
+static double power(double a, double b)
+{
+	return a <= 0.0 ? 0.0 : ex(b * ln(a));
+}
+
+static double root(double x)
+{
+	return x <= 0.0 ? 0.0 : ex(0.5 * ln(x));
+}
+
 static double neg_log2(double p)
 {
 	if (p <= 0.0)
 		return 64.0;
-	return p >= 1.0 ? 0.0 : -log2(p);
+	return p >= 1.0 ? 0.0 : -ln(p) / LN2;
 }
 
 /* 6.3.1: p-hat = the largest count over n; its upper bound
@@ -33,7 +104,7 @@ double est_mcv_bits(size_t max_count, size_t n)
 	if (n < 2)
 		return 0.0;
 	p = (double)max_count / (double)n;
-	pu = p + Z99 * sqrt(p * (1.0 - p) / (double)(n - 1));
+	pu = p + Z99 * root(p * (1.0 - p) / (double)(n - 1));
 	return neg_log2(pu < 1.0 ? pu : 1.0);
 }
 
@@ -48,21 +119,21 @@ static double log_no_run(double p, size_t n, size_t r)
 	int j;
 
 	if (q <= 0.0)
-		return -INFINITY;
+		return -1e300;
 	for (j = 0; j < 10; j++)
-		x = 1.0 + q * pow(p, (double)r) * pow(x, (double)r + 1.0);
+		x = 1.0 + q * power(p, (double)r) * power(x, (double)r + 1.0);
 	num = 1.0 - p * x;
 	den = ((double)r + 1.0 - (double)r * x) * q;
 	if (num <= 0.0 || den <= 0.0)
-		return -INFINITY;
-	return log(num / den) - ((double)n + 1.0) * log(x);
+		return -1e300;
+	return ln(num / den) - ((double)n + 1.0) * ln(x);
 }
 
 /* P_local: the p at which that probability is 0.99 (it falls as p grows),
  * by bisection. */
 static double p_local(size_t n, size_t r)
 {
-	double lo = 0.0, hi = 1.0, target = log(0.99);
+	double lo = 0.0, hi = 1.0, target = ln(0.99);
 	int i;
 
 	for (i = 0; i < 200; i++) {
@@ -85,11 +156,11 @@ double est_prediction_bits(size_t c, size_t n, size_t r_run, unsigned k)
 	if (n < 2)
 		return 0.0;
 	if (c == 0) {
-		pg = 1.0 - pow(0.01, 1.0 / (double)n);
+		pg = 1.0 - power(0.01, 1.0 / (double)n);
 	} else {
 		double pa = (double)c / (double)n;
 
-		pg = pa + Z99 * sqrt(pa * (1.0 - pa) / (double)(n - 1));
+		pg = pa + Z99 * root(pa * (1.0 - pa) / (double)(n - 1));
 		if (pg > 1.0)
 			pg = 1.0;
 	}

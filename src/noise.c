@@ -71,14 +71,19 @@ static uint64_t gcd2(uint64_t a, uint64_t b)
 	return a;
 }
 
-uint64_t noise_gcd(const uint64_t *d, size_t n)
+/* The GCD of g and d[0..n): g = 0 starts afresh. */
+static uint64_t gcd_fold(uint64_t g, const uint64_t *d, size_t n)
 {
-	uint64_t g = 0;
 	size_t i;
 
 	for (i = 0; i < n && g != 1; i++)
 		g = gcd2(d[i], g);
 	return g;
+}
+
+uint64_t noise_gcd(const uint64_t *d, size_t n)
+{
+	return gcd_fold(0, d, n);
 }
 
 size_t noise_shape(uint64_t *d, size_t nsteps, unsigned stride, uint64_t gcd)
@@ -114,8 +119,9 @@ size_t noise_sample_bytes(const struct noise *n)
  * Calibration
  */
 enum {
-	CHUNK_STEPS = 2048,                   /* walk steps per scratch fill */
+	CHUNK_STEPS = 512,                    /* walk steps per scratch fill */
 	CHUNK_WORDS = CHUNK_STEPS * COLLECTOR_WORDS_PER_SAMPLE,
+	GCD_STEPS = 2048,                     /* deltas behind the granularity */
 	SETTLE_SAMPLES = 1024,                /* thrown away at each rung */
 };
 
@@ -144,12 +150,21 @@ static void collect(struct noise *n, struct scratch *s, uint8_t *sym, size_t cou
  * n->why set for a timer that is no noise source at any rung. */
 static int measure_timer(struct noise *n, struct scratch *s)
 {
-	size_t steps = collector_fill(n->col, s->walk, CHUNK_WORDS, s->deltas), i;
+	size_t steps = 0, i;
+	uint64_t first = 0;
 	bool same = true;
 
-	for (i = 1; i < steps; i++)
-		same = same && s->deltas[i] == s->deltas[0];
-	n->gcd = noise_gcd(s->deltas, steps);
+	n->gcd = 0;
+	while (steps < GCD_STEPS) {
+		size_t k = collector_fill(n->col, s->walk, CHUNK_WORDS, s->deltas);
+
+		if (steps == 0)
+			first = s->deltas[0];
+		for (i = 0; i < k; i++)
+			same = same && s->deltas[i] == first;
+		n->gcd = gcd_fold(n->gcd, s->deltas, k);
+		steps += k;
+	}
 	if (n->gcd == 0) {
 		snprintf(n->why, sizeof(n->why), "the timer does not advance "
 			 "(%zu reads, all equal): no noise source; no output", steps);
@@ -260,7 +275,7 @@ static int calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool t
 {
 	struct scratch s = { 0 };
 	const struct noise_rung *rungs;
-	uint8_t *sym = malloc(NOISE_CALIB_SAMPLES);
+	uint8_t sym[NOISE_CALIB_SAMPLES];
 	int ret = -ENOMEM;
 
 	memset(n, 0, sizeof(*n));
@@ -268,10 +283,12 @@ static int calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool t
 	n->inst_kb = inst_kb ? inst_kb : 1;
 	n->table_fixed = table_fixed;
 	n->stride = 1;
-	s.walk = malloc(CHUNK_WORDS * sizeof(uint32_t));
-	s.deltas = malloc(CHUNK_STEPS * sizeof(uint64_t));
+	/* Pages of their own, unmapped after: calibration's scratch must not
+	 * stay resident for the run (the heap would keep it). */
+	s.walk = secret_alloc(CHUNK_WORDS * sizeof(uint32_t));
+	s.deltas = secret_alloc(CHUNK_STEPS * sizeof(uint64_t));
 	noise_ladder(table_fixed, &rungs);
-	if (!sym || !s.walk || !s.deltas || (ret = set_table(n, &rungs[0])) < 0)
+	if (!s.walk || !s.deltas || (ret = set_table(n, &rungs[0])) < 0)
 		goto out;
 	ret = measure_timer(n, &s);
 	if (ret == 0)
@@ -281,11 +298,9 @@ out:
 		wipe(s.walk, CHUNK_WORDS * sizeof(uint32_t));
 	if (s.deltas)
 		wipe(s.deltas, CHUNK_STEPS * sizeof(uint64_t));
-	if (sym)
-		wipe(sym, NOISE_CALIB_SAMPLES);
-	free(s.walk);
-	free(s.deltas);
-	free(sym);
+	wipe(sym, sizeof(sym));
+	secret_free(s.walk, CHUNK_WORDS * sizeof(uint32_t));
+	secret_free(s.deltas, CHUNK_STEPS * sizeof(uint64_t));
 	return ret;
 }
 
