@@ -115,7 +115,8 @@ static void test_threads(void **state)
 	free(buf);
 }
 
-static unsigned task_count(void)
+/* Threads of this process, from /proc/self/task. */
+static unsigned count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -140,13 +141,13 @@ static void test_start_lanes_before_read(void **state)
 
 	(void)state;
 	assert_int_equal(gen_new(&g, &gc), 0);
-	before = task_count();
+	before = count_threads();
 	assert_int_equal(gen_start_lanes(g), 0);
-	assert_int_equal(task_count(), before + 3);
+	assert_int_equal(count_threads(), before + 3);
 	assert_int_equal(gen_start_lanes(g), 0);
 	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
 	assert_int_equal(gen_prefill(g, 64), 0);
-	assert_int_equal(task_count(), before + 3);
+	assert_int_equal(count_threads(), before + 3);
 	gen_free(g);
 }
 
@@ -244,19 +245,6 @@ static void test_peek_consume(void **state)
 	gen_free(g);
 }
 
-/* Threads of this process, from /proc/self/task. */
-static unsigned count_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /* Read lane `lane` through gen_peek_lane() until `want` bytes: checks each
  * piece is wiped once consumed.  Returns 0 or the error. */
