@@ -874,11 +874,15 @@ static void dispatch_client(struct egd_server *s, unsigned slot, short rev)
 {
 	struct egd_client *c = s->cl[slot];
 
-	if (rev & POLLNVAL) {
+	/* POLLHUP: the peer is gone both ways (a UNIX peer that closed); it
+	 * can take no reply, and it is reported even with no events asked,
+	 * so a client kept for bytes still owed would wake us at once, for
+	 * ever.  POLLERR: the connection is broken. */
+	if (rev & (POLLNVAL | POLLHUP | POLLERR)) {
 		client_close(s, slot);
 		return;
 	}
-	if ((rev & (POLLIN | POLLHUP | POLLERR)) && client_read(c) < 0) {
+	if ((rev & POLLIN) && client_read(c) < 0) {
 		client_close(s, slot);
 		return;
 	}

@@ -6,7 +6,9 @@
  *
  * The daemon blocks its stop signals and sleeps in ppoll() with them
  * unblocked, so a signal that arrives between a check of the stop flag and
- * the sleep still ends the sleep (no lost wake-up).
+ * the sleep still ends the sleep (no lost wake-up); and every turn that
+ * ppoll() found work lets pending signals in too (deliver_pending()), so a
+ * busy loop still acts on a signal within one turn.
  */
 #include "config.h"
 
@@ -145,6 +147,18 @@ static int linux_crng_ready(struct kernel *k)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
+/* ppoll() that finds a descriptor ready returns at once, and the signals
+ * its mask would have let in stay pending, blocked again: under a steady
+ * load it never sleeps, so a stop would wait for the load to end.  A
+ * zero-timeout ppoll() with the wait mask and no descriptors lets in what
+ * is pending (true: a handler ran) or returns 0 at once. */
+static bool deliver_pending(const struct linux_ctx *c)
+{
+	static const struct timespec zero = { 0, 0 };
+
+	return ppoll(NULL, 0, &zero, &c->waitmask) < 0 && errno == EINTR;
+}
+
 static int linux_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 		      size_t nextra, int64_t timeout_ns)
 {
@@ -174,6 +188,8 @@ static int linux_wait(struct kernel *k, bool want_writable, struct pollfd *extra
 	r = ppoll(fds, n, tsp, c->have_waitmask ? &c->waitmask : NULL);
 	if (r < 0)
 		return -errno;
+	if (r > 0 && c->have_waitmask && deliver_pending(c))
+		return -EINTR;
 	for (i = 0; i < nextra; i++)
 		extra[i].revents = fds[i + (want_writable ? 1 : 0)].revents;
 	if (r == 0)

@@ -85,6 +85,7 @@ struct srv {
 	pthread_t th;
 	char path[128];
 	char err[256];
+	unsigned long turns;            /* returns from ppoll() */
 };
 
 
@@ -108,6 +109,7 @@ static void *srv_loop(void *arg)
 		}
 		if (ppoll(fds, n + 1, tp, NULL) < 0 && errno != EINTR)
 			break;
+		v->turns++;
 		if (fds[0].revents)
 			break;
 		egd_dispatch(v->s, fds + 1, n, monotonic_ns());
@@ -715,6 +717,40 @@ static void test_half_close(void **state)
 	srv_free(v);
 }
 
+/* A client that hangs up while owed bytes, its bucket empty, is dropped at
+ * once: a closed UNIX peer reports POLLHUP even with no events asked, so
+ * keeping it until a token arrives would wake the loop without pause.
+ * 1 byte/s, one slot: the slot comes free for the next client, and the
+ * loop turned a handful of times, not thousands. */
+static void test_hangup_while_owed(void **state)
+{
+	struct srv *v = srv_start(1, 1, 1, 0);
+	struct egd_listener_stats st;
+	uint8_t rep[2];
+	int fd = client_unix(v->path), i;
+
+	(void)state;
+	send_all(fd, "\x02\xff", 2);
+	recv_all(fd, rep, 1, 1);        /* the burst; 254 bytes still owed */
+	close(fd);
+	for (i = 0; i < 300; i++) {
+		fd = client_unix(v->path);
+		send(fd, "\x01\x01", 2, MSG_NOSIGNAL);
+		if (recv(fd, rep, 2, MSG_WAITALL) == 2)
+			break;
+		close(fd);              /* refused: the slot is still held */
+		usleep(10000);
+	}
+	assert_true(i < 300);
+	close(fd);
+	srv_stop(v, &st);
+	print_message("loop turns: %lu\n", v->turns);
+	assert_true(v->turns < 1000);
+	assert_int_equal(st.clients_accepted, 2);
+	assert_int_equal(st.clients_refused, (unsigned)i);
+	srv_free(v);
+}
+
 static void test_source_failure(void **state)
 {
 	struct srv *v = calloc(1, sizeof(*v));
@@ -966,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_slow_readers_hold_slots),
 		cmocka_unit_test(test_garbage_and_truncated),
 		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_hangup_while_owed),
 		cmocka_unit_test(test_source_failure),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_max_clients),

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "feeder.h"
@@ -376,6 +377,99 @@ static void test_io_source_dies(void **state)
 	assert_true(sc.now < 60 * (uint64_t)SEC);
 }
 
+/* A loop that always has work (a descriptor that stays readable, as under
+ * a flood of EGD clients) still acts on signals at once: ppoll() returning
+ * a positive count must not leave them pending.  The real Linux driver,
+ * the daemon's mask: SIGUSR1 raised at the 10th turn logs statistics at
+ * the next one, SIGTERM at the 20th ends the loop at the next one. */
+struct busy_io {
+	int pipe[2];
+	unsigned turns, stats, usr1_at, term_at;
+};
+
+static size_t busy_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			   uint64_t now_ns)
+{
+	struct busy_io *b = arg;
+
+	(void)max;
+	(void)timeout_ns;
+	(void)now_ns;
+	fds[0] = (struct pollfd){ .fd = b->pipe[0], .events = POLLIN };
+	return 1;
+}
+
+static void busy_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
+{
+	struct busy_io *b = arg;
+
+	(void)now_ns;
+	assert_int_equal(n, 1);
+	assert_true(fds[0].revents & POLLIN);   /* never read: always ready */
+	b->turns++;
+	if (b->turns == b->usr1_at)
+		kill(getpid(), SIGUSR1);
+	if (b->turns == b->term_at)
+		kill(getpid(), SIGTERM);
+	if (b->turns > b->term_at + 1000)
+		fail_msg("SIGTERM pending for 1000 busy turns");
+}
+
+static void busy_stats(void *arg)
+{
+	((struct busy_io *)arg)->stats++;
+}
+
+static void on_test_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		usr1 = 1;
+	else
+		stop = sig;
+}
+
+static void test_signals_under_load(void **state)
+{
+	struct busy_io b = { .usr1_at = 10, .term_at = 20 };
+	struct feeder_io io = { .max_fds = 1, .pollfds = busy_pollfds,
+				.dispatch = busy_dispatch, .log_stats = busy_stats, .arg = &b };
+	struct feeder_config fc = { .feed = false };
+	struct feeder_signals sig = { .stop = &stop, .usr1 = &usr1 };
+	struct sigaction sa = { .sa_handler = on_test_signal }, old_term, old_usr1;
+	struct feeder_stats st;
+	struct kernel_info info = { .pool = POOL_NEW };
+	struct kernel k;
+	sigset_t block, old;
+	char err[256];
+	int status;
+
+	(void)state;
+	if (kernel_linux_open(&k, NULL, NULL, err, sizeof(err)) < 0)
+		skip();                 /* no /dev/random to open here */
+	assert_int_equal(pipe(b.pipe), 0);
+	assert_int_equal(write(b.pipe[1], "x", 1), 1);
+	stop = usr1 = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGUSR1, &sa, &old_usr1);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	kernel_linux_set_waitmask(&k, &old);
+	status = feeder_run(&k, &info, NULL, &fc, &sig, &st, &io, NULL, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGUSR1, &old_usr1, NULL);
+	k.close(&k);
+	close(b.pipe[0]);
+	close(b.pipe[1]);
+	assert_int_equal(status, 128 + SIGTERM);
+	assert_int_equal(b.stats, 1);
+	assert_int_equal(usr1, 0);                         /* consumed */
+	assert_true(b.turns <= b.term_at + 1);             /* the very next turn */
+}
+
 /* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
  * EPERM (privilege lost) and EFAULT (a bug) end the daemon with status 1
  * before anything more is credited; a passing error that never passes
@@ -468,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_stray_eintr),
 		cmocka_unit_test(test_io_source_dies),
+		cmocka_unit_test(test_signals_under_load),
 		cmocka_unit_test(test_kernel_errors),
 		cmocka_unit_test(test_with_online_tests),
 #ifdef HRNG_MOCK_TIMER
