@@ -972,6 +972,11 @@ static int config_check(const struct egd_config *cfg, char *err, size_t errlen)
 			EGD_QUEUE_MIN);
 		return -1;
 	}
+	if (cfg->unix_mode & ~(mode_t)0777) {
+		set_err(err, errlen, "egd: a socket file's mode is 0 to 0777, not %#o",
+			(unsigned)cfg->unix_mode);
+		return -1;
+	}
 	if (cfg->max_clients > EGD_CLIENTS_MAX) {
 		set_err(err, errlen, "egd: at most %d clients", EGD_CLIENTS_MAX);
 		return -1;
@@ -1006,8 +1011,6 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 	*sp = NULL;
 	if (config_check(cfg, err, errlen) < 0)
 		return -1;
-	if (!c.unix_mode)
-		c.unix_mode = EGD_DEFAULT_MODE;
 	s = calloc(1, sizeof(*s));
 	if (!s || server_alloc(s, &c) < 0) {
 		set_err(err, errlen, "out of memory");

@@ -69,11 +69,13 @@ struct egd_listener_cfg {
 	const char *spec;               /* "unix:PATH", "tcp:[HOST:]PORT" */
 };
 
-/* Zero in a field means its default (in brackets). */
+/* Zero in a field means its default (in brackets), but for unix_mode,
+ * which is used as given: 0 is a socket file no one but root may connect
+ * to (the daemon passes --egd-mode, 0600 by default). */
 struct egd_config {
 	const struct egd_listener_cfg *listeners;
 	size_t nlisteners;              /* at least 1 */
-	mode_t unix_mode;               /* UNIX socket files [0600] */
+	mode_t unix_mode;               /* UNIX socket files, as given */
 	gid_t unix_gid;                 /* (gid_t)-1 = leave the creator's */
 	uint64_t rate;                  /* bytes/s per client, 0 = unlimited */
 	uint64_t burst;                 /* token bucket depth, bytes [rate] */

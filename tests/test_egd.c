@@ -755,7 +755,8 @@ static void test_source_failure(void **state)
 {
 	struct srv *v = calloc(1, sizeof(*v));
 	struct egd_listener_cfg l = { v->path };
-	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_gid = (gid_t)-1 };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
+				  .unix_gid = (gid_t)-1 };
 	uint8_t rep[16];
 	int fd;
 
@@ -894,6 +895,14 @@ static void test_socket_file(void **state)
 	egd_server_free(s);
 	assert_int_equal(lstat(path, &st), -1);    /* removed on free */
 	assert_int_equal(errno, ENOENT);
+
+	/* --egd-mode=0 means 0 (no one but root may connect), not 0600. */
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0);
+	egd_server_free(s);
+	assert_int_equal(try_new(spec, 01777, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_non_null(strstr(err, "0 to 0777"));
 
 	live = listen_unix(path, true);            /* someone else's, alive */
 	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
