@@ -1,4 +1,5 @@
-/* log.c - messages to stderr or syslog.
+/* log.c - messages to stderr or syslog, each one line: control characters
+ * in a message (from a path or a name the user gave) are escaped as \xNN.
  *
  * Before log_init() everything goes to stderr under the name "havege-rngd",
  * so option errors are reported the same way whatever the later mode.
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 static struct {
 	const char *ident;      /* program name, prefixed on stderr */
@@ -60,6 +62,9 @@ static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/* Every message is one line, whatever user text it quotes (a path,
+	 * a group name, a listener spec): control characters become \xNN. */
+	escape_controls(line, sizeof(line));
 	if (log_state.dest == LOG_DEST_SYSLOG) {
 		if (prio <= LOG_ERR)
 			snprintf(log_state.last_err, sizeof(log_state.last_err), "%.180s%s%.60s",

@@ -145,6 +145,27 @@ done <<'EOF'
 'stray'|stray
 EOF
 
+# Control characters in a path or a name that a message quotes: still one
+# line, the character escaped (\x0a), status 1, nothing left behind.
+nl=$(printf '\nx'); nl=${nl%x}
+# escaped N WHAT ARGS...: one TAP line.
+escaped() {
+	what=$2; dir="$tmp/esc$1"; shift 2
+	run "$dir" "$@"
+	if [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	   grep -qF '\x0a' "$tmp/err" && [ -z "$(ls -A "$dir")" ]; then
+		ok "a newline in $what: one line, escaped"
+	else
+		fail "a newline in $what: one line, escaped"
+		echo "# exit status $status; stderr: $(head -c 300 "$tmp/err")"
+	fi
+	rm -rf "$dir"
+}
+escaped 1 "--egd-group" -F --no-kernel --egd=unix:"$tmp/esc.sock" --egd-group="x${nl}y"
+escaped 2 "an EGD socket path" -F --no-kernel --egd=unix:"$tmp/no${nl}dir/s.sock"
+escaped 3 "an EGD listener spec" -F --no-kernel --egd="tcp:1${nl}2"
+escaped 4 "an -f path" -n 1k -f "$tmp/no${nl}dir/out.bin"
+
 # -h and --help: usage on stderr, exit 1, nothing on stdout, no file.
 for h in -h --help; do
 	run "$tmp/help" -f out.bin -n 1k "$h"
