@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -90,7 +91,13 @@ enum {
 	EGD_BACKLOG = 128,
 	EGD_ACCEPT_BATCH = 32,          /* accepts per listener per dispatch */
 	EGD_ACCEPT_BACKOFF_NS = 100000000, /* after EMFILE: retry in 100 ms */
+	/* Descriptors kept for what is not a client: stdio, /dev/random,
+	 * syslog, the pidfile, with room to spare (the listeners on top). */
+	EGD_FD_RESERVE = 16,
 };
+/* A failing accept() is logged at most once a minute per listener; the
+ * next line says how many were not. */
+#define EGD_ACCEPT_QUIET_NS (60ull * 1000000000)
 
 struct egd_listener {
 	int fd;
@@ -100,6 +107,9 @@ struct egd_listener {
 	ino_t ino;
 	unsigned port;                  /* TCP: the bound port */
 	uint64_t retry_ns;              /* not polled before this (EMFILE) */
+	uint64_t err_ns;                /* when an accept() error was last logged */
+	uint64_t err_quiet;             /* accept() errors since, not logged */
+	bool err_logged;                /* err_ns is set */
 	bool ready;                     /* POLLIN seen in this dispatch */
 	struct egd_listener_stats st;
 };
@@ -776,6 +786,27 @@ static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	return 0;
 }
 
+/* accept() ran out of descriptors or memory: try again in a while, and
+ * say so at most once a minute, with the count of what went unsaid. */
+static void accept_failed(struct egd_listener *l, int e, uint64_t now)
+{
+	l->retry_ns = now + EGD_ACCEPT_BACKOFF_NS;
+	l->st.accept_errors++;
+	if (l->err_logged && now - l->err_ns < EGD_ACCEPT_QUIET_NS) {
+		l->err_quiet++;
+		return;
+	}
+	if (l->err_quiet)
+		log_warnx("egd %s: accept: %s (%llu more since the last report)", l->name,
+			  strerror(e), (unsigned long long)l->err_quiet);
+	else
+		log_warnx("egd %s: accept: %s (reported at most once a minute)", l->name,
+			  strerror(e));
+	l->err_ns = now;
+	l->err_logged = true;
+	l->err_quiet = 0;
+}
+
 static void accept_all(struct egd_server *s, unsigned li, uint64_t now)
 {
 	struct egd_listener *l = &s->ls[li];
@@ -785,10 +816,8 @@ static void accept_all(struct egd_server *s, unsigned li, uint64_t now)
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				log_warn("egd %s: accept", l->name);
-				l->retry_ns = now + EGD_ACCEPT_BACKOFF_NS;
-			}
+			    errno == ENOMEM)
+				accept_failed(l, errno, now);
 			return;
 		}
 		if (s->nclients >= s->max_clients || client_new(s, li, fd, now) < 0) {
@@ -944,13 +973,14 @@ void egd_log_stats(const struct egd_server *s)
 
 		log_info("egd %s: %llu bytes served, %llu requests, %u clients now, "
 			 "%llu accepted, %llu refused, %llu protocol errors, "
-			 "%llu bytes written by clients discarded",
+			 "%llu bytes written by clients discarded, %llu accept errors",
 			 s->ls[i].name, (unsigned long long)st->bytes_served,
 			 (unsigned long long)st->requests, st->clients_now,
 			 (unsigned long long)st->clients_accepted,
 			 (unsigned long long)st->clients_refused,
 			 (unsigned long long)st->protocol_errors,
-			 (unsigned long long)st->discarded_bytes);
+			 (unsigned long long)st->discarded_bytes,
+			 (unsigned long long)st->accept_errors);
 	}
 }
 
@@ -1001,6 +1031,30 @@ static int server_alloc(struct egd_server *s, const struct egd_config *cfg)
 	return s->ls && s->cl && s->map ? 0 : -1;
 }
 
+/* Make room for every client under RLIMIT_NOFILE: raise the soft limit as
+ * far as needed and allowed; when the hard limit is lower still, serve
+ * fewer clients, and say so once. */
+static void fit_fd_limit(struct egd_config *c)
+{
+	unsigned want = c->max_clients ? c->max_clients : EGD_DEFAULT_CLIENTS;
+	rlim_t other = (rlim_t)c->nlisteners + EGD_FD_RESERVE, need = other + want;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur >= need)
+		return;
+	c->max_clients = rl.rlim_cur > other ? (unsigned)(rl.rlim_cur - other) : 1;
+	log_warnx("egd: %u clients need %llu descriptors, RLIMIT_NOFILE allows %llu: "
+		  "serving at most %u clients at once (raise the limit, e.g. LimitNOFILE= "
+		  "in the unit, or lower --egd-clients)", want, (unsigned long long)need,
+		  (unsigned long long)rl.rlim_cur, c->max_clients);
+}
+
 int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 		   egd_read_fn read, void *ctx, char *err, size_t errlen)
 {
@@ -1011,6 +1065,7 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 	*sp = NULL;
 	if (config_check(cfg, err, errlen) < 0)
 		return -1;
+	fit_fd_limit(&c);
 	s = calloc(1, sizeof(*s));
 	if (!s || server_alloc(s, &c) < 0) {
 		set_err(err, errlen, "out of memory");

@@ -103,6 +103,7 @@ struct egd_listener_stats {
 	uint64_t clients_refused;       /* closed at once: max_clients reached */
 	uint64_t protocol_errors;       /* connections closed for bad input */
 	uint64_t discarded_bytes;       /* 0x03 data, dropped */
+	uint64_t accept_errors;         /* accept() out of descriptors or memory */
 	unsigned clients_now;
 	size_t queue_peak;              /* largest output queue seen, bytes */
 };
@@ -110,7 +111,10 @@ struct egd_listener_stats {
 struct egd_server;
 
 /* Open every listener.  Returns 0, or -1 with a one-line reason in err
- * (nothing is left open or created then). */
+ * (nothing is left open or created then).  max_clients is fitted under
+ * RLIMIT_NOFILE: the soft limit is raised as far as it needs and the hard
+ * limit allows; below that fewer clients are served (one warning line;
+ * egd_max_pollfds() tells). */
 int egd_server_new(struct egd_server **s, const struct egd_config *cfg,
 		   egd_read_fn read, void *ctx, char *err, size_t errlen);
 size_t egd_max_pollfds(const struct egd_server *s);

@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -847,6 +849,93 @@ static void test_max_clients(void **state)
 	srv_free(v);
 }
 
+/* --egd-clients above RLIMIT_NOFILE, and accept() out of descriptors, in a
+ * child (the hard limit cannot be raised again).  Soft 64, hard 4096: the
+ * soft limit is raised and every client fits.  Hard 64: 1024 clients are
+ * capped to what the limit leaves (one warning); then, every descriptor
+ * taken, ten accept() failures 200 ms apart (the server's clock) make one
+ * line, and one a minute later says how many were not reported. */
+static int fd_limit_child(const char *spec, const char *logpath)
+{
+	struct egd_listener_cfg l = { spec };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
+				  .unix_gid = (gid_t)-1, .max_clients = 1024 };
+	struct rlimit rl = { 64, 4096 };
+	struct egd_listener_stats st;
+	struct pollfd fds[64];
+	struct egd_server *s;
+	uint64_t now = 1000000000ull;
+	char err[256];
+	int i, c1, c2;
+	size_t n;
+
+	if (freopen(logpath, "w", stderr) == NULL || setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 10;
+	if (egd_server_new(&s, &cfg, source_read, NULL, err, sizeof(err)) < 0)
+		return 11;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 1024 + 1 ||
+	    egd_max_pollfds(s) != 1024 + 1)
+		return 12;                      /* raised: everyone fits */
+	egd_server_free(s);
+	rl = (struct rlimit){ 64, 64 };
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 ||
+	    egd_server_new(&s, &cfg, source_read, NULL, err, sizeof(err)) < 0)
+		return 13;
+	if (egd_max_pollfds(s) != 64 - 16)    /* the listener, 47 clients */
+		return 14;
+	c1 = client_unix(spec);
+	c2 = client_unix(spec);
+	while (dup(c1) >= 0)
+		;                               /* no descriptor left */
+	for (i = 0; i < 11; i++) {
+		int64_t to = -1;
+
+		now += i < 10 ? 200000000ull : 61000000000ull;
+		n = egd_pollfds(s, fds, 64, &to, now);
+		if (n != 1 || poll(fds, n, 1000) != 1)
+			return 15;
+		egd_dispatch(s, fds, n, now);
+	}
+	egd_get_stats(s, 0, &st, NULL);
+	(void)c2;
+	return st.accept_errors == 11 && st.clients_now == 0 ? 0 : 16;
+}
+
+static void test_fd_limit(void **state)
+{
+	char spec[140], logpath[140], buf[2048];
+	int status;
+	size_t len;
+	FILE *f;
+	pid_t pid;
+
+	(void)state;
+	snprintf(spec, sizeof(spec), "unix:%s/fdsock", test_dir);
+	snprintf(logpath, sizeof(logpath), "%s/fdlimit.log", test_dir);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		status = fd_limit_child(spec, logpath);
+		fflush(stderr);
+		_exit(status);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	f = fopen(logpath, "r");
+	assert_non_null(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	print_message("%s", buf);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* three lines: the cap, the first accept error, the next with a count */
+	assert_non_null(strstr(buf, "serving at most 47 clients"));
+	assert_non_null(strstr(buf, "accept: Too many open files (reported at most"));
+	assert_non_null(strstr(buf, "accept: Too many open files (9 more since the last report)"));
+	assert_int_equal(strchr(strchr(strchr(buf, '\n') + 1, '\n') + 1, '\n')[1], '\0');
+}
+
 /* ---------------------------------------------------------------- the socket file */
 
 static int listen_unix(const char *path, bool stay)
@@ -1015,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_source_failure),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_fd_limit),
 		cmocka_unit_test(test_socket_file),
 		cmocka_unit_test(test_symlink_refused),
 		cmocka_unit_test(test_bad_specs),
