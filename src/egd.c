@@ -95,9 +95,16 @@ enum {
 	 * syslog, the pidfile, with room to spare (the listeners on top). */
 	EGD_FD_RESERVE = 16,
 };
-/* A failing accept() is logged at most once a minute per listener; the
- * next line says how many were not. */
-#define EGD_ACCEPT_QUIET_NS (60ull * 1000000000)
+/* A failing accept(), or a uid refused for its --egd-per-uid, is logged
+ * at most once a minute per listener; the next line says how many were
+ * not. */
+#define EGD_QUIET_NS (60ull * 1000000000)
+
+struct quiet_log {
+	uint64_t last_ns;               /* when a line was last logged */
+	uint64_t quiet;                 /* events since, not logged */
+	bool logged;                    /* last_ns is set */
+};
 
 struct egd_listener {
 	int fd;
@@ -107,9 +114,8 @@ struct egd_listener {
 	ino_t ino;
 	unsigned port;                  /* TCP: the bound port */
 	uint64_t retry_ns;              /* not polled before this (EMFILE) */
-	uint64_t err_ns;                /* when an accept() error was last logged */
-	uint64_t err_quiet;             /* accept() errors since, not logged */
-	bool err_logged;                /* err_ns is set */
+	struct quiet_log accept_log;    /* accept() failures */
+	struct quiet_log uid_log;       /* connections refused per uid */
 	bool ready;                     /* POLLIN seen in this dispatch */
 	struct egd_listener_stats st;
 };
@@ -451,6 +457,9 @@ struct egd_client {
 	uint8_t *out;
 	size_t off, len;                /* off + len <= queue_max */
 	struct bucket bucket;
+	uint64_t stall_ns;              /* a request half sent since (0: none) */
+	uid_t uid;                      /* a UNIX peer's, when has_uid */
+	bool has_uid;
 };
 
 struct egd_server {
@@ -458,6 +467,8 @@ struct egd_server {
 	size_t nls;
 	struct egd_client **cl;         /* max_clients slots, NULL = free */
 	unsigned max_clients;
+	unsigned max_per_uid;           /* UNIX peers of one uid but root */
+	unsigned last_slot;             /* where client_new() put the last one */
 	unsigned nclients;
 	unsigned cursor;                /* round robin: the pass starts here */
 	egd_read_fn read;
@@ -703,8 +714,24 @@ static enum serve_result serve_next(struct egd_server *s, struct egd_client *c)
 	s->ls[c->listener].st.requests++;
 	memmove(c->in, c->in + n, c->inlen - (size_t)n);
 	c->inlen -= (size_t)n;
+	c->stall_ns = 0;                /* a request done: the next one's clock */
 	wipe(c->in + c->inlen, (size_t)n);
 	return SERVE_OK;
+}
+
+/* A request half sent, with nothing owed or queued to the client: the rest
+ * is the client's to send, and it gets EGD_STALL_S seconds to do it (QEMU
+ * sends each request whole).  Idle connections, with no request begun,
+ * are kept: QEMU holds its one open as long as the guest runs. */
+static bool stalled(struct egd_client *c, uint64_t now)
+{
+	if (!c->inlen || c->owed || c->len || c->eof) {
+		c->stall_ns = 0;
+		return false;
+	}
+	if (!c->stall_ns)
+		c->stall_ns = now;
+	return now - c->stall_ns >= (uint64_t)EGD_STALL_S * NS;
 }
 
 static enum serve_result serve_client(struct egd_server *s, struct egd_client *c,
@@ -728,7 +755,7 @@ static enum serve_result serve_client(struct egd_server *s, struct egd_client *c
 		return SERVE_CLOSE;
 	if (c->eof && !c->owed && !c->inlen && !c->len)
 		return SERVE_CLOSE;
-	return SERVE_OK;
+	return stalled(c, now) ? SERVE_ERROR : SERVE_OK;
 }
 
 static void serve_pass(struct egd_server *s, uint64_t now)
@@ -780,31 +807,106 @@ static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	c->bucket.level = s->burst * NS;
 	c->bucket.last_ns = now;
 	s->cl[slot] = c;
+	s->last_slot = slot;
 	s->nclients++;
 	s->ls[li].st.clients_now++;
 	s->ls[li].st.clients_accepted++;
 	return 0;
 }
 
+/* May a line be logged now?  At most one a minute; *quiet is set to how
+ * many were not since the last one. */
+static bool quiet_log_ok(struct quiet_log *q, uint64_t now, uint64_t *quiet)
+{
+	if (q->logged && now - q->last_ns < EGD_QUIET_NS) {
+		q->quiet++;
+		return false;
+	}
+	*quiet = q->quiet;
+	q->quiet = 0;
+	q->last_ns = now;
+	q->logged = true;
+	return true;
+}
+
 /* accept() ran out of descriptors or memory: try again in a while, and
  * say so at most once a minute, with the count of what went unsaid. */
 static void accept_failed(struct egd_listener *l, int e, uint64_t now)
 {
+	uint64_t quiet;
+
 	l->retry_ns = now + EGD_ACCEPT_BACKOFF_NS;
 	l->st.accept_errors++;
-	if (l->err_logged && now - l->err_ns < EGD_ACCEPT_QUIET_NS) {
-		l->err_quiet++;
+	if (!quiet_log_ok(&l->accept_log, now, &quiet))
 		return;
-	}
-	if (l->err_quiet)
+	if (quiet)
 		log_warnx("egd %s: accept: %s (%llu more since the last report)", l->name,
-			  strerror(e), (unsigned long long)l->err_quiet);
+			  strerror(e), (unsigned long long)quiet);
 	else
 		log_warnx("egd %s: accept: %s (reported at most once a minute)", l->name,
 			  strerror(e));
-	l->err_ns = now;
-	l->err_logged = true;
-	l->err_quiet = 0;
+}
+
+/* A UNIX peer's uid (SO_PEERCRED); false for TCP, or when it is unknown. */
+static bool peer_uid(const struct egd_listener *l, int fd, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (!l->path || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	*uid = cr.uid;
+	return true;
+}
+
+/* Does uid (not root) hold max_per_uid connections already?  Then it gets
+ * no more: one local user cannot take every slot from the others. */
+static bool uid_full(const struct egd_server *s, uid_t uid)
+{
+	unsigned i, n = 0;
+
+	if (uid == 0)
+		return false;
+	for (i = 0; i < s->max_clients; i++)
+		if (s->cl[i] && s->cl[i]->has_uid && s->cl[i]->uid == uid)
+			n++;
+	return n >= s->max_per_uid;
+}
+
+static void uid_refused(struct egd_listener *l, uid_t uid, unsigned max, uint64_t now)
+{
+	uint64_t quiet;
+
+	l->st.refused_per_uid++;
+	if (!quiet_log_ok(&l->uid_log, now, &quiet))
+		return;
+	if (quiet)
+		log_warnx("egd %s: uid %u holds %u connections, the most --egd-per-uid "
+			  "allows: refused (%llu more since the last report)", l->name,
+			  (unsigned)uid, max, (unsigned long long)quiet);
+	else
+		log_warnx("egd %s: uid %u holds %u connections, the most --egd-per-uid "
+			  "allows: refused (reported at most once a minute)", l->name,
+			  (unsigned)uid, max);
+}
+
+/* Take the new connection fd on listener li, or close it. */
+static void admit(struct egd_server *s, unsigned li, int fd, uint64_t now)
+{
+	struct egd_listener *l = &s->ls[li];
+	bool has_uid;
+	uid_t uid = 0;
+
+	has_uid = peer_uid(l, fd, &uid);
+	if (has_uid && uid_full(s, uid)) {
+		uid_refused(l, uid, s->max_per_uid, now);
+	} else if (s->nclients < s->max_clients && client_new(s, li, fd, now) == 0) {
+		s->cl[s->last_slot]->uid = uid;
+		s->cl[s->last_slot]->has_uid = has_uid;
+		return;
+	}
+	close(fd);
+	l->st.clients_refused++;
 }
 
 static void accept_all(struct egd_server *s, unsigned li, uint64_t now)
@@ -820,10 +922,7 @@ static void accept_all(struct egd_server *s, unsigned li, uint64_t now)
 				accept_failed(l, errno, now);
 			return;
 		}
-		if (s->nclients >= s->max_clients || client_new(s, li, fd, now) < 0) {
-			close(fd);
-			l->st.clients_refused++;
-		}
+		admit(s, li, fd, now);
 	}
 }
 
@@ -870,6 +969,15 @@ static void client_timeout(const struct egd_server *s, const struct egd_client *
 	lower_timeout(timeout_ns, bucket_wait(&c->bucket, s->rate, want));
 }
 
+/* A client with a request half sent: wake to close it if it stays so. */
+static void stall_timeout(const struct egd_client *c, int64_t *timeout_ns, uint64_t now)
+{
+	uint64_t end = c->stall_ns + (uint64_t)EGD_STALL_S * NS;
+
+	if (c->stall_ns)
+		lower_timeout(timeout_ns, end > now ? end - now : 0);
+}
+
 size_t egd_pollfds(struct egd_server *s, struct pollfd *fds, size_t max,
 		   int64_t *timeout_ns, uint64_t now_ns)
 {
@@ -892,6 +1000,7 @@ size_t egd_pollfds(struct egd_server *s, struct pollfd *fds, size_t max,
 		fds[n] = (struct pollfd){ .fd = c->fd, .events = client_events(s, c) };
 		s->map[n++] = (int32_t)i;
 		client_timeout(s, c, timeout_ns);
+		stall_timeout(c, timeout_ns, now_ns);
 	}
 	s->nmap = n;
 	if (s->more)
@@ -1007,7 +1116,7 @@ static int config_check(const struct egd_config *cfg, char *err, size_t errlen)
 			(unsigned)cfg->unix_mode);
 		return -1;
 	}
-	if (cfg->max_clients > EGD_CLIENTS_MAX) {
+	if (cfg->max_clients > EGD_CLIENTS_MAX || cfg->max_per_uid > EGD_CLIENTS_MAX) {
 		set_err(err, errlen, "egd: at most %d clients", EGD_CLIENTS_MAX);
 		return -1;
 	}
@@ -1018,6 +1127,8 @@ static int server_alloc(struct egd_server *s, const struct egd_config *cfg)
 {
 	s->nls = cfg->nlisteners;
 	s->max_clients = cfg->max_clients ? cfg->max_clients : EGD_DEFAULT_CLIENTS;
+	s->max_per_uid = cfg->max_per_uid ? cfg->max_per_uid :
+			 s->max_clients / 2 ? s->max_clients / 2 : 1;
 	s->queue_max = cfg->queue_max ? cfg->queue_max : EGD_DEFAULT_QUEUE;
 	s->rate = cfg->rate;
 	s->burst = cfg->burst ? cfg->burst : cfg->rate;

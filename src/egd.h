@@ -8,8 +8,10 @@
  *   0x03 hi lo len  write entropy: len bytes follow; no reply; the data
  *                   is discarded and never credited (doc/egd.md says why)
  *   0x04            PID: reply a length byte, then the PID as text
- * Anything else, or a request cut short by the end of the stream, closes
- * that connection and counts a protocol error.
+ * Anything else, a request cut short by the end of the stream, or one left
+ * unfinished for EGD_STALL_S seconds, closes that connection and counts a
+ * protocol error.  A connection may stay idle (no request) for ever: QEMU
+ * keeps one open for as long as its guest runs.
  *
  * Functions offered:
  *   egd_parse()          the request parser alone: a pure function over a
@@ -80,6 +82,7 @@ struct egd_config {
 	uint64_t rate;                  /* bytes/s per client, 0 = unlimited */
 	uint64_t burst;                 /* token bucket depth, bytes [rate] */
 	unsigned max_clients;           /* over all listeners [64] */
+	unsigned max_per_uid;           /* UNIX peers of one uid but root [max_clients / 2, >= 1] */
 	size_t queue_max;               /* pending output per client [4096] */
 };
 
@@ -89,6 +92,7 @@ enum {
 	EGD_DEFAULT_QUEUE = 4096,
 	EGD_QUEUE_MIN = 64,             /* room for any reply but 0x01's data */
 	EGD_CLIENTS_MAX = 65536,
+	EGD_STALL_S = 10,               /* a request left half sent: closed */
 };
 #define EGD_RATE_MAX 1000000000ull   /* bytes/s and burst: keeps tokens in 64 bits */
 
@@ -100,7 +104,8 @@ struct egd_listener_stats {
 	uint64_t bytes_served;          /* random bytes queued (0x01, 0x02) */
 	uint64_t requests;              /* well-formed requests */
 	uint64_t clients_accepted;
-	uint64_t clients_refused;       /* closed at once: max_clients reached */
+	uint64_t clients_refused;       /* closed at once: max_clients or max_per_uid */
+	uint64_t refused_per_uid;       /* of those: the peer's uid had max_per_uid */
 	uint64_t protocol_errors;       /* connections closed for bad input */
 	uint64_t discarded_bytes;       /* 0x03 data, dropped */
 	uint64_t accept_errors;         /* accept() out of descriptors or memory */

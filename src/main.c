@@ -395,7 +395,7 @@ static int egd_open(const struct options *o, struct egd_glue *e)
 	struct egd_config ec = {
 		.listeners = l, .nlisteners = o->n_egd, .unix_mode = o->egd_mode,
 		.unix_gid = (gid_t)-1, .rate = o->egd_rate, .burst = o->egd_burst,
-		.max_clients = o->egd_clients,
+		.max_clients = o->egd_clients, .max_per_uid = o->egd_per_uid,
 	};
 	char err[256];
 	unsigned i;

@@ -150,6 +150,7 @@ enum {
 	LONG_EGD_CLIENTS,
 	LONG_EGD_MODE,
 	LONG_EGD_GROUP,
+	LONG_EGD_PER_UID,
 	LONG_NO_KERNEL,
 	LONG_ASSESS,
 };
@@ -431,6 +432,9 @@ static const struct opt_row opt_table[] = {
 	  "mode of EGD UNIX sockets (default 0600)" },
 	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
 	  "group of EGD UNIX sockets (e.g. libvirt-qemu)" },
+	{ LONG_EGD_PER_UID, "egd-per-uid", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
+	  F(egd_per_uid), NO_FIELD, "most EGD UNIX clients of one non-root user "
+	  "(default half of --egd-clients)" },
 	{ LONG_ASSESS, "assess", NULL, parse_flag, 0, 0, F(assess), NO_FIELD,
 	  "measure the noise at every rung of the ladder, then exit" },
 	{ LONG_NO_KERNEL, "no-kernel", NULL, parse_flag, 0, 0, F(no_kernel), NO_FIELD,

@@ -88,6 +88,7 @@ struct options {
 	unsigned egd_clients;    /* --egd-clients */
 	unsigned egd_mode;       /* --egd-mode, octal */
 	const char *egd_group;   /* --egd-group, NULL = leave */
+	unsigned egd_per_uid;    /* --egd-per-uid, 0 = half of egd_clients */
 	bool no_kernel;          /* --no-kernel: serve EGD only, feed nothing */
 	bool assess;             /* --assess: survey the noise ladder */
 	bool version;            /* -V */

@@ -136,6 +136,8 @@ done <<'EOF'
 --raw-samples ''|--raw-samples=
 --egd-rate '2g'|--egd-rate=2g
 --egd-rate '4k/2g'|--egd-rate 4k/2g
+--egd-per-uid '0'|--egd-per-uid=0
+--egd-per-uid '1025'|--egd-per-uid 1025
 --raw-samples 'raw.bin' -r 3|--raw-samples=raw.bin -r 3
 -x unknown|-x
 -x unknown|-Fx
@@ -164,7 +166,8 @@ escaped() {
 escaped 1 "--egd-group" -F --no-kernel --egd=unix:"$tmp/esc.sock" --egd-group="x${nl}y"
 escaped 2 "an EGD socket path" -F --no-kernel --egd=unix:"$tmp/no${nl}dir/s.sock"
 escaped 3 "an EGD listener spec" -F --no-kernel --egd="tcp:1${nl}2"
-escaped 4 "an -f path" -n 1k -f "$tmp/no${nl}dir/out.bin"
+# The file sink of -f, reached without the generator's start-up tests.
+escaped 4 "an output path" -n 16 --raw-samples="$tmp/no${nl}dir/raw.bin"
 
 # -h and --help: usage on stderr, exit 1, nothing on stdout, no file.
 for h in -h --help; do

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,7 +140,9 @@ static struct srv *srv_start(uint64_t rate, uint64_t burst, unsigned clients, si
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
 				  .unix_mode = 0600, .unix_gid = (gid_t)-1,
 				  .rate = rate, .burst = burst,
-				  .max_clients = clients, .queue_max = queue };
+				  .max_clients = clients, .queue_max = queue,
+				  /* every client is the test's uid: no per-uid limit */
+				  .max_per_uid = clients ? clients : EGD_DEFAULT_CLIENTS };
 
 	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
 	if (srv_open(v, &cfg) < 0)
@@ -1032,6 +1035,133 @@ static void test_symlink_refused(void **state)
 	assert_true(S_ISREG(st.st_mode));
 }
 
+/* ---------------------------------------------------------------- the connection policy */
+
+/* One turn of a loop on the server's own clock: poll without waiting
+ * (a local peer's bytes are there once its send() returned), dispatch. */
+static int64_t turn(struct egd_server *s, uint64_t now)
+{
+	struct pollfd fds[8];
+	int64_t to = -1;
+	size_t n = egd_pollfds(s, fds, 8, &to, now);
+
+	assert_true(poll(fds, n, 0) >= 0);
+	egd_dispatch(s, fds, n, now);
+	return to;
+}
+
+static bool still_open(int fd)
+{
+	uint8_t b;
+
+	return recv(fd, &b, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+/* A request left half sent is closed after EGD_STALL_S seconds (a protocol
+ * error); a connection that has sent nothing is kept, for an hour and
+ * more, and served when it asks, as QEMU's is. */
+static void test_stall_and_idle(void **state)
+{
+	struct egd_server *s;
+	struct egd_listener_stats st;
+	char spec[140], err[256];
+	struct egd_listener_cfg l = { spec };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
+				  .unix_gid = (gid_t)-1 };
+	struct source src = { .log = calloc(1, LOG_CAP) };
+	uint8_t rep[8];
+	const uint64_t t0 = 1000000000ull, stall = (uint64_t)EGD_STALL_S * 1000000000ull;
+	int idle, half;
+	int64_t to;
+
+	(void)state;
+	snprintf(spec, sizeof(spec), "unix:%s/stall", test_dir);
+	assert_int_equal(egd_server_new(&s, &cfg, source_read, &src, err, sizeof(err)), 0);
+	idle = client_unix(spec);
+	half = client_unix(spec);
+	send_all(half, "\x02", 1);
+	turn(s, t0);                            /* accepts both */
+	turn(s, t0 + 1);                        /* reads the half request */
+	to = turn(s, t0 + 2);
+	assert_true(to > 0 && (uint64_t)to <= stall);   /* wakes to close it */
+	turn(s, t0 + stall);                    /* 1 ns short */
+	assert_true(still_open(half));
+	turn(s, t0 + 1 + stall);
+	assert_true(closed_by_server(half));
+	close(half);
+	turn(s, t0 + 3600 * 1000000000ull);     /* an hour idle */
+	assert_true(still_open(idle));
+	send_all(idle, "\x02\x08", 2);
+	turn(s, t0 + 3601 * 1000000000ull);
+	recv_all(idle, rep, 8, 8);
+	expect_stream(rep, 0, 8);
+	close(idle);
+	assert_int_equal(egd_get_stats(s, 0, &st, NULL), 0);
+	assert_int_equal(st.protocol_errors, 1);
+	egd_server_free(s);
+	free(src.log);
+}
+
+/* Connect to spec as uid: only the calling thread's effective uid is
+ * changed (the raw system call, not glibc's process-wide one), and back. */
+static int connect_as(const char *spec, uid_t uid)
+{
+	int fd;
+
+	if (getuid() != 0)
+		return client_unix(spec);
+	assert_int_equal(syscall(SYS_setresuid, -1, uid, -1), 0);
+	fd = client_unix(spec);
+	assert_int_equal(syscall(SYS_setresuid, -1, 0, -1), 0);
+	return fd;
+}
+
+/* A UNIX peer's uid may hold --egd-per-uid connections, no more (the next
+ * is closed at once and counted); root is not limited.  Not root: the
+ * test's own uid is the one limited. */
+static void test_per_uid(void **state)
+{
+	enum { PER_UID = 3 };
+	struct srv *v = calloc(1, sizeof(*v));
+	struct egd_listener_cfg l = { v->path };
+	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0666,
+				  .unix_gid = (gid_t)-1, .max_clients = 8,
+				  .max_per_uid = PER_UID };
+	struct egd_listener_stats st;
+	uid_t uid = getuid() == 0 ? 65534 : getuid();
+	uint8_t rep[4];
+	int fds[PER_UID + 1], root[3] = { -1, -1, -1 }, i;
+
+	(void)state;
+	assert_int_equal(chmod(test_dir, 0711), 0);
+	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
+	assert_int_equal(srv_open(v, &cfg), 0);
+	for (i = 0; i < PER_UID; i++) {
+		fds[i] = connect_as(v->path, uid);
+		send_all(fds[i], "\x02\x04", 2);
+		recv_all(fds[i], rep, 4, 4);
+	}
+	fds[PER_UID] = connect_as(v->path, uid);
+	send(fds[PER_UID], "\x02\x04", 2, MSG_NOSIGNAL);
+	assert_true(closed_by_server(fds[PER_UID]));
+	close(fds[PER_UID]);
+	for (i = 0; getuid() == 0 && i < 3; i++) {      /* root: not limited */
+		root[i] = client_unix(v->path);
+		send_all(root[i], "\x02\x04", 2);
+		recv_all(root[i], rep, 4, 4);
+	}
+	for (i = 0; i < PER_UID; i++)
+		close(fds[i]);
+	for (i = 0; i < 3; i++)
+		if (root[i] >= 0)
+			close(root[i]);
+	srv_stop(v, &st);
+	assert_int_equal(st.refused_per_uid, 1);
+	assert_int_equal(st.clients_refused, 1);
+	assert_int_equal(st.clients_accepted, PER_UID + (getuid() == 0 ? 3 : 0));
+	srv_free(v);
+}
+
 /* ---------------------------------------------------------------- specs and TCP */
 
 static void test_bad_specs(void **state)
@@ -1105,6 +1235,8 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_max_clients),
 		cmocka_unit_test(test_fd_limit),
+		cmocka_unit_test(test_stall_and_idle),
+		cmocka_unit_test(test_per_uid),
 		cmocka_unit_test(test_socket_file),
 		cmocka_unit_test(test_symlink_refused),
 		cmocka_unit_test(test_bad_specs),
