@@ -54,7 +54,7 @@ run_row() {
 	rm -f "$tmp/sock" "$tmp/ready"
 	if [ "$server" = daemon ]; then
 		/usr/bin/time -f %M -o "$tmp/rss" "$daemon" -F --no-kernel --egd=unix:"$tmp/sock" \
-			--egd-clients=$((n + 8)) 2>"$tmp/serve.err" &
+			--egd-clients=$((n + 8)) --egd-per-uid=$((n + 8)) 2>"$tmp/serve.err" &
 		local tpid=$!
 		while [ $i -lt 300 ] && [ ! -S "$tmp/sock" ]; do sleep 0.05; i=$((i + 1)); done
 		spid=$(pgrep -P "$tpid")

@@ -454,7 +454,8 @@ static int open_egd(struct glue *gl)
 	struct egd_listener_cfg l = { spec };
 	struct egd_config ec = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				 .unix_gid = (gid_t)-1,
-				 .rate = soak.o.rate, .max_clients = soak.o.clients };
+				 .rate = soak.o.rate, .max_clients = soak.o.clients,
+				 .max_per_uid = soak.o.clients };  /* every client is ours */
 
 	snprintf(spec, sizeof(spec), "unix:%s", soak.o.path);
 	if (egd_server_new(&soak.egd, &ec, glue_read, gl, err, sizeof(err)) < 0) {
