@@ -468,7 +468,6 @@ struct egd_server {
 	struct egd_client **cl;         /* max_clients slots, NULL = free */
 	unsigned max_clients;
 	unsigned max_per_uid;           /* UNIX peers of one uid but root */
-	unsigned last_slot;             /* where client_new() put the last one */
 	unsigned nclients;
 	unsigned cursor;                /* round robin: the pass starts here */
 	egd_read_fn read;
@@ -787,7 +786,9 @@ static void serve_pass(struct egd_server *s, uint64_t now)
  * egd_dispatch() trusts that map only where the fd still matches.
  */
 
-static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
+/* A client in a free slot, or NULL (no slot, no memory). */
+static struct egd_client *client_new(struct egd_server *s, unsigned li, int fd,
+				     uint64_t now)
 {
 	struct egd_client *c;
 	unsigned slot;
@@ -795,11 +796,11 @@ static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	for (slot = 0; slot < s->max_clients && s->cl[slot]; slot++)
 		;
 	if (slot == s->max_clients)
-		return -1;
+		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->out = secret_alloc(s->queue_max))) {
 		free(c);
-		return -1;
+		return NULL;
 	}
 	secret_lock(c->out, s->queue_max);
 	c->fd = fd;
@@ -807,11 +808,10 @@ static int client_new(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	c->bucket.level = s->burst * NS;
 	c->bucket.last_ns = now;
 	s->cl[slot] = c;
-	s->last_slot = slot;
 	s->nclients++;
 	s->ls[li].st.clients_now++;
 	s->ls[li].st.clients_accepted++;
-	return 0;
+	return c;
 }
 
 /* May a line be logged now?  At most one a minute; *quiet is set to how
@@ -894,15 +894,15 @@ static void uid_refused(struct egd_listener *l, uid_t uid, unsigned max, uint64_
 static void admit(struct egd_server *s, unsigned li, int fd, uint64_t now)
 {
 	struct egd_listener *l = &s->ls[li];
-	bool has_uid;
+	struct egd_client *c;
 	uid_t uid = 0;
+	bool has_uid = peer_uid(l, fd, &uid);
 
-	has_uid = peer_uid(l, fd, &uid);
 	if (has_uid && uid_full(s, uid)) {
 		uid_refused(l, uid, s->max_per_uid, now);
-	} else if (s->nclients < s->max_clients && client_new(s, li, fd, now) == 0) {
-		s->cl[s->last_slot]->uid = uid;
-		s->cl[s->last_slot]->has_uid = has_uid;
+	} else if (s->nclients < s->max_clients && (c = client_new(s, li, fd, now))) {
+		c->uid = uid;
+		c->has_uid = has_uid;
 		return;
 	}
 	close(fd);

@@ -87,7 +87,6 @@ struct egd_config {
 };
 
 enum {
-	EGD_DEFAULT_MODE = 0600,
 	EGD_DEFAULT_CLIENTS = 64,
 	EGD_DEFAULT_QUEUE = 4096,
 	EGD_QUEUE_MIN = 64,             /* room for any reply but 0x01's data */
