@@ -1,12 +1,14 @@
 #!/bin/sh
 # e2e-egd.sh - the daemon's EGD server (--egd): every command over a real
 # socket, EGD-only without privileges, alongside the kernel feed as root,
-# socket files (mode, stale, symlink, removal), TCP on loopback, SIGUSR1, slow
+# socket files (mode, stale, symlink, removal), TCP on loopback (port 0, read
+# back), SIGUSR1, slow
 # readers beside a good client.
 . "$top_srcdir/tests/tap.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the test client)"
 client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py   # before we cd away
+hostile_dir=$(cd "$top_srcdir" && pwd)/tests/hostile
 work=$(mktemp -d) || exit 99
 chmod 1777 "$work"          # the unprivileged daemon makes its sockets here
 pid=""
@@ -150,11 +152,13 @@ check "symlink: one line" [ "$(wc -l <link.log)" -eq 1 ]
 check "symlink target not created" [ ! -e "$work/target" ]
 check "symlink left alone" [ -L "$work/link.sock" ]
 
-# --- TCP on loopback
-port=$((20000 + $$ % 20000))
-$asuser "$HRNG" -F --no-kernel --egd=tcp:127.0.0.1:$port 2>tcp.log &
+# --- TCP on loopback, port 0: the port the kernel chose, read back from
+# the daemon's sockets in /proc (tests/hostile/hostile.py knows how)
+$asuser "$HRNG" -F --no-kernel --egd=tcp:127.0.0.1:0 2>tcp.log &
 pid=$!
 if wait_for tcp.log "serving EGD only"; then
+	port=$(PYTHONDONTWRITEBYTECODE=1 python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import hostile
+print(hostile.listening_port(int(sys.argv[2])))' "$hostile_dir" "$pid")
 	client 127.0.0.1:$port read 64 >tcp.txt
 	check "tcp:127.0.0.1: 0x02 64 served" grep -q "^read 64 " tcp.txt
 else
