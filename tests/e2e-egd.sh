@@ -2,8 +2,7 @@
 # e2e-egd.sh - the daemon's EGD server (--egd): every command over a real
 # socket, EGD-only without privileges, alongside the kernel feed as root,
 # socket files (mode, stale, symlink, removal), TCP on loopback (port 0, read
-# back), SIGUSR1, slow
-# readers beside a good client.
+# back), SIGUSR1, slow readers beside a good client.
 . "$top_srcdir/tests/tap.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the test client)"
