@@ -64,7 +64,9 @@ start() {
 }
 
 # --- every abuse, over UNIX then TCP; signals under a flood, the stop last
-if start a --egd=unix:"$work/a.sock" --egd=tcp:127.0.0.1:0; then
+# (--egd-per-uid: when the test is not root, every client is one uid, and
+# the log is to hold no refusal line)
+if start a --egd=unix:"$work/a.sock" --egd=tcp:127.0.0.1:0 --egd-per-uid=64; then
 	hostile --egd unix:"$work/a.sock" --pid "$pid" --log "$work/a.log" --signals
 	hostile --egd tcp:127.0.0.1:0 --pid "$pid" --conns 100 --churn 300 \
 		--checks protocol,pipeline,garbage,half,many,churn,flood,resources
