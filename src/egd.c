@@ -890,7 +890,8 @@ static void uid_refused(struct egd_listener *l, uid_t uid, unsigned max, uint64_
 			  (unsigned)uid, max);
 }
 
-/* Take the new connection fd on listener li, or close it. */
+/* Take the new connection fd on listener li, or close it: every slot
+ * taken, or a free one that its uid may not have. */
 static void admit(struct egd_server *s, unsigned li, int fd, uint64_t now)
 {
 	struct egd_listener *l = &s->ls[li];
@@ -898,12 +899,14 @@ static void admit(struct egd_server *s, unsigned li, int fd, uint64_t now)
 	uid_t uid = 0;
 	bool has_uid = peer_uid(l, fd, &uid);
 
-	if (has_uid && uid_full(s, uid)) {
-		uid_refused(l, uid, s->max_per_uid, now);
-	} else if (s->nclients < s->max_clients && (c = client_new(s, li, fd, now))) {
-		c->uid = uid;
-		c->has_uid = has_uid;
-		return;
+	if (s->nclients < s->max_clients) {
+		if (has_uid && uid_full(s, uid)) {
+			uid_refused(l, uid, s->max_per_uid, now);
+		} else if ((c = client_new(s, li, fd, now))) {
+			c->uid = uid;
+			c->has_uid = has_uid;
+			return;
+		}
 	}
 	close(fd);
 	l->st.clients_refused++;
