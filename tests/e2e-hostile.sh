@@ -67,7 +67,7 @@ start() {
 # (--egd-per-uid: when the test is not root, every client is one uid, and
 # the log is to hold no refusal line)
 if start a --egd=unix:"$work/a.sock" --egd=tcp:127.0.0.1:0 --egd-per-uid=64; then
-	hostile --egd unix:"$work/a.sock" --pid "$pid" --log "$work/a.log" --signals
+	hostile --egd unix:"$work/a.sock" --pid "$pid" --log "$work/a.log" --signals --served 64
 	hostile --egd tcp:127.0.0.1:0 --pid "$pid" --conns 100 --churn 300 \
 		--checks protocol,pipeline,garbage,half,many,churn,flood,resources
 	hostile --egd unix:"$work/a.sock" --pid "$pid" --checks stop --stop-ms 100
@@ -91,7 +91,8 @@ pid=$!
 if wait_for "$work/d.log" "serving EGD only"; then
 	check "RLIMIT_NOFILE 128, --egd-clients=1024: one warning, 111 clients" \
 		sh -c "[ \$(grep -c 'serving at most 111 clients' '$work/d.log') -eq 1 ]"
-	hostile --egd unix:"$work/d.sock" --pid "$pid" --conns 300 --checks many,resources
+	hostile --egd unix:"$work/d.sock" --pid "$pid" --conns 300 --served 111 \
+		--checks many,resources
 	check "RLIMIT_NOFILE 128: no accept() error line" sh -c "! grep -q 'accept' '$work/d.log'"
 else
 	fail "RLIMIT_NOFILE 128: the daemon did not start: $(head -c 300 "$work/d.log")"

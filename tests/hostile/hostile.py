@@ -20,6 +20,7 @@ EGD checks (--egd), each a line:
   half       requests cut short by the end of the stream: closed
   stall      a request left half sent without an end: closed (10 s)
   many       --conns connections at once, each served or refused, none hung
+             (--served N: exactly N served)
   churn      --churn connections opened and dropped, some mid-request
   flood      16 clients flooding 0x00 for --flood seconds
   hangup     16 clients ask for 1020 bytes each and hang up at once
@@ -344,7 +345,9 @@ def check_many(a):
     finally:
         for s in socks:
             s.close()
-    return served > 0, "%d connections: %d served, %d refused" % (a.conns, served, refused)
+    want = served > 0 if a.served is None else served == a.served
+    return want, "%d connections: %d served, %d refused%s" % (
+        a.conns, served, refused, "" if a.served is None else " (%d expected)" % a.served)
 
 
 def check_churn(a):
@@ -585,6 +588,8 @@ def options():
     ap.add_argument("--signals", action="store_true", help="add the signals check")
     ap.add_argument("--stop", action="store_true", help="add the stop check (last)")
     ap.add_argument("--conns", type=int, default=200)
+    ap.add_argument("--served", type=int, help="many: exactly this many served "
+                    "(the daemon's --egd-clients when --conns is larger)")
     ap.add_argument("--churn", type=int, default=1000)
     ap.add_argument("--flood", type=float, default=2.0, help="seconds")
     ap.add_argument("--idle", type=float, default=3.0, help="seconds")
