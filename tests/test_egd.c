@@ -1134,7 +1134,7 @@ static void test_per_uid(void **state)
 
 	(void)state;
 	assert_int_equal(chmod(test_dir, 0711), 0);
-	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
+	snprintf(v->path, sizeof(v->path), "unix:%s/peruid", test_dir);
 	assert_int_equal(srv_open(v, &cfg), 0);
 	for (i = 0; i < PER_UID; i++) {
 		fds[i] = connect_as(v->path, uid);
