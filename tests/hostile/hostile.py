@@ -30,9 +30,10 @@ EGD checks (--egd), each a line:
   stop       (with --pid --stop; last) SIGTERM under a flood of 16
              clients ends the daemon within --stop-ms (default 100) ms
 File-mode checks (--binary): --file-runs runs of "-n SIZE -f out.bin", each
-sent TERM, INT, HUP or PIPE at a random moment: status 0 with the whole
-file, or 128 + the signal and no file; never a temporary file left; and a
-reader of stdout that goes away: a quiet exit 0.
+sent TERM, INT, HUP, PIPE, QUIT, USR1, USR2 or ALRM at a random moment:
+status 0 with the whole file, or 128 + the signal (or death by it, when it
+came before the handlers were set) and no file; never a temporary file
+left; and a reader of stdout that goes away: a quiet exit 0.
 
 Reading /proc/PID needs the daemon's user or root; signalling it too.
 """
@@ -565,7 +566,8 @@ def file_run(a, rng, sig):
 
 def check_file_runs(a, tap):
     rng = random.Random(a.seed)
-    sigs = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE)
+    sigs = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE,
+            signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
     bad = []
     for _ in range(a.file_runs):
         why = file_run(a, rng, rng.choice(sigs))
