@@ -63,9 +63,9 @@ start() {
 	fi
 }
 
-# --- every abuse, over UNIX then TCP; signals under a flood, the stop last
-# (--egd-per-uid: when the test is not root, every client is one uid, and
-# the log is to hold no refusal line)
+# --- every abuse, over UNIX then TCP, SIGUSR1 under a flood; then a plain
+# stop (--egd-per-uid: when the test is not root, every client is one uid,
+# and the log is to hold no refusal line)
 if start a --egd=unix:"$work/a.sock" --egd=tcp:127.0.0.1:0 --egd-per-uid=64; then
 	hostile --egd unix:"$work/a.sock" --pid "$pid" --log "$work/a.log" --signals --served 64
 	hostile --egd tcp:127.0.0.1:0 --pid "$pid" --conns 100 --churn 300 \
