@@ -234,9 +234,11 @@ fi
 # file) or stops (128 + signal, no file); never a partial or temporary
 # file.  SIGPIPE is ignored once the program has set itself up (the run
 # completes); one that lands before that (valgrind starts slowly) ends it
-# like the others.  (40 runs; 8 under valgrind, tens of times slower.)
+# like the others.  (40 runs.)  Not under valgrind: a signal that lands
+# while valgrind's loader is still starting the program leaves that
+# start-up's descriptors to valgrind's report, which says nothing of ours.
 runs=10
-under_valgrind && runs=2
+under_valgrind && runs=0
 bad=""
 for sigwant in TERM:143 INT:130 HUP:129 PIPE:141; do
 	sig=${sigwant%:*} want=${sigwant#*:}
@@ -261,8 +263,12 @@ for sigwant in TERM:143 INT:130 HUP:129 PIPE:141; do
 		i=$((i + 1))
 	done
 done
-check "$((runs * 4)) signals at random moments: whole file or none, never a temporary file" [ -z "$bad" ]
-[ -z "$bad" ] || echo "# $bad"
+if [ "$runs" -gt 0 ]; then
+	check "$((runs * 4)) signals at random moments: whole file or none, never a temporary file" [ -z "$bad" ]
+	[ -z "$bad" ] || echo "# $bad"
+else
+	skip "signals at random moments: not under valgrind (its own start-up would be signalled)"
+fi
 
 # -r 1 prints the tuning, with sources, and exits 0
 "$HRNG" -r 1 >info.txt
