@@ -29,17 +29,6 @@ pid=""
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 99
 
-# wait_for FILE PATTERN: up to 10 s for a line to appear
-wait_for() {
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
 # no_filter: set (to the reason) when the daemon refuses to run for want
 # of seccomp(2), which only valgrind brings about here.
 no_filter=""

@@ -22,14 +22,6 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 	asuser="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
 fi
 
-wait_for() {
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 # --- EGD only, no privilege
 $asuser "$HRNG" -F --no-kernel --egd=unix:"$work/egd.sock" --egd-mode=0666 2>only.log &

@@ -25,6 +25,16 @@ check() { # check DESCRIPTION COMMAND...: ok when the command succeeds;
 	if "$@"; then ok "$d"; else fail "$d"; return 1; fi
 }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+
+# wait_for FILE PATTERN: up to 10 s for a line matching PATTERN in FILE.
+wait_for() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
 # check_timing DESCRIPTION COMMAND...: a check of how fast the program
 # is; skipped under valgrind.
 check_timing() {
