@@ -17,7 +17,11 @@
 #   with the pool full and no reader, no RNDADDENTROPY and no wake-up for
 #   IDLE_S seconds of guest time;
 #   the running daemon holds CAP_SYS_ADMIN only, no-new-privileges and
-#   seccomp; SIGTERM ends it with 143.
+#   seccomp; SIGTERM ends it with 143;
+#   in a --enable-mock-timer build, with the timer frozen once start-up is
+#   over (HAVEGE_RNGD_MOCK_TIMER_LATER=freeze:100) and a reader waiting on
+#   an emptied pool, the daemon credits nothing, stops with status 1, and
+#   the reader stays blocked.
 # The bounds are about 20 times what was measured (tests/e2e-oldpool.sh in
 # doc/kernels.md): the CI machine runs TCG on a loaded 2-vCPU guest.
 #
@@ -181,6 +185,26 @@ check "the readers were served by refills (${nw:-?} writes in all, ${idle_w:-?} 
 	sh -c "[ -n '$nw' ] && [ -n '$idle_w' ] && [ '$nw' -gt '$idle_w' ]"
 check "SIGTERM: the daemon exits 143 (${ex:-none})" test "$ex" = 143
 
+# the mock build only: the timer freezes after start-up
+if "$HRNG" -V 2>&1 | grep -q 'mock timer'; then
+	fz=$(g '^frozen exit ')
+	fr=$(g '^frozen reader ')
+	sed -n 's/^frozen| /# frozen: /p;s/^empty /# empty: /p' "$work/guest"
+	echo "# $fz"; echo "# $fr"
+	check "frozen timer: the daemon stops with status 1" \
+		sh -c "echo '$fz' | grep -q '^frozen exit 1 '"
+	check "frozen timer: the health tests say why, and that nothing more is credited" \
+		sh -c "grep -q '^frozen| .*noise source failed permanently' '$work/guest' &&
+			grep -q '^frozen| .*nothing more will be credited' '$work/guest'"
+	check "frozen timer: no RNDADDENTROPY" \
+		sh -c "echo '$fz' | grep -q ', 0 writes;' && ! grep -q '^frozen| .*RNDADDENTROPY' '$work/guest'"
+	check "frozen timer: the waiting reader stays blocked (killed by timeout, 0 bytes)" \
+		sh -c "echo '$fr' | grep -q '^frozen reader rc=143 got 0 bytes'"
+else
+	skip "a source that fails after start-up: not a --enable-mock-timer build"
+fi
+
+if [ -n "$KEEP" ]; then echo "# kept $work"; fi
 if [ "$tap_failed" -ne 0 ]; then
 	echo "# guest:"; sed 's/^/#   /' "$work/guest" | tail -n 80
 	echo "# qemu:"; sed 's/^/#   /' "$work/qemu.err"

@@ -11,8 +11,9 @@
  *       Every 10 ms, read 64 bytes from /dev/random (blocking; short reads
  *       are continued until 64 bytes came) and time the wait.  Prints
  *       "paced reads=N bytes=B max_wait_ms=M over100=K".
- *   oldpool-reader avail
- *       Prints entropy_avail (RNDGETENTCNT).
+ *   oldpool-reader empty
+ *       Drains /dev/random as above, once, and prints
+ *       "empty avail A -> B after N bytes".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +89,26 @@ static int drain(int rounds, int w, long limit)
 	return 0;
 }
 
+static int empty(void)
+{
+	int fd = open("/dev/random", O_RDONLY | O_NONBLOCK);
+	unsigned char buf[512];
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		perror("GUEST: open /dev/random");
+		return 1;
+	}
+	int before = avail(fd);
+
+	while (got < 65536 && (n = read(fd, buf, sizeof buf)) > 0)
+		got += (size_t)n;
+	printf("GUEST: empty avail %d -> %d after %zu bytes\n", before, avail(fd), got);
+	close(fd);
+	return 0;
+}
+
 static int paced(int seconds)
 {
 	int fd = open("/dev/random", O_RDONLY);
@@ -137,12 +158,8 @@ int main(int argc, char **argv)
 		return drain(atoi(argv[3]), atoi(argv[2]), atol(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "paced") == 0)
 		return paced(atoi(argv[2]));
-	if (argc == 2 && strcmp(argv[1], "avail") == 0) {
-		int fd = open("/dev/random", O_RDONLY | O_NONBLOCK);
-
-		printf("%d\n", fd < 0 ? -1 : avail(fd));
-		return fd < 0;
-	}
-	fprintf(stderr, "usage: oldpool-reader drain W ROUNDS LIMIT_MS | paced SECONDS | avail\n");
+	if (argc == 2 && strcmp(argv[1], "empty") == 0)
+		return empty();
+	fprintf(stderr, "usage: oldpool-reader drain W ROUNDS LIMIT_MS | paced SECONDS | empty\n");
 	return 2;
 }
