@@ -128,6 +128,11 @@ after=$(echo "$once" | sed -n 's/.*entropy_avail [0-9]* -> \([0-9]*\).*/\1/p')
 check "after --once, entropy_avail is still above -w ($after)" \
 	sh -c "[ -n '$after' ] && [ '$after' -gt $W ]"
 
+# RLIMIT_MEMLOCK: 64 KiB for init on kernels before 5.16
+ml=$(g '^memlock limit' | awk '{ print $3 }')
+check "--once at init's RLIMIT_MEMLOCK (${ml:-?} KiB) warns once that it cannot lock, and runs on" \
+	sh -c "[ \"\$(grep -c '^once| .*cannot lock output buffers' '$work/guest')\" -eq 1 ] || [ '$ml' = unlimited ]"
+
 # the daemon
 if grep -q '^daemon did not start' "$work/guest"; then
 	fail "the daemon starts in the guest"
@@ -141,6 +146,9 @@ sed -n 's/^status /# status: /p' "$work/guest"
 st() { g "^status $1:" | awk '{ print $3 }'; }
 check "running daemon holds CAP_SYS_ADMIN only (CapEff $(st CapEff))" \
 	test "$(st CapEff)" = 0000000000200000
+lck=$(g '^status VmLck:' | awk '{ print $3 }')
+check "with ulimit -l 65536 the daemon locks its buffers (VmLck ${lck:-?} kB) and does not warn" \
+	sh -c "[ -n '$lck' ] && [ '$lck' -gt 0 ] && ! grep -q '^log| .*cannot lock' '$work/guest'"
 check "running daemon's bounding set is empty" test "$(st CapBnd)" = 0000000000000000
 check "running daemon has NoNewPrivs" test "$(st NoNewPrivs)" = 1
 check "running daemon is in seccomp filter mode" test "$(st Seccomp)" = 2
