@@ -166,6 +166,11 @@ static int feeder_wait(struct feeder *f, bool want_writable, uint64_t deadline)
 		size_t n = 0;
 		int w;
 
+		/* A stop or SIGUSR1 caught before the daemon blocked its signals
+		 * (start-up) set its flag without interrupting any sleep: look
+		 * before sleeping, or it would wait for the next wake-up. */
+		if (*f->sig->stop || (f->sig->usr1 && *f->sig->usr1))
+			return -EINTR;
 		if (f->io)
 			n = f->io->pollfds(f->io->arg, f->fds, f->io->max_fds, &timeout, now);
 		w = f->k->wait(f->k, want_writable, f->fds, n, timeout);

@@ -32,6 +32,7 @@ struct scenario {
 	const struct feeder_io *io;   /* other work of the loop, NULL = none */
 	const char *spec;             /* online tests, NULL = none */
 	const char *mock_after_start; /* mock timer once the generator is up */
+	int stop_at_start;            /* a stop signal caught before the loop */
 	/* results */
 	int status;
 	struct feeder_stats st;
@@ -64,6 +65,7 @@ static void run(struct scenario *sc)
 	struct kernel_sim *sim;
 
 	stop = usr1 = 0;
+	stop = sc->stop_at_start;
 	if (sc->spec) {
 		assert_int_equal(testspec_parse(sc->spec, &spec, err, sizeof(err)), 0);
 		gc.spec = &spec;
@@ -548,12 +550,35 @@ static void test_dead_source_never_credits(void **state)
 }
 #endif
 
+/* A stop signal caught during start-up, before the daemon blocked its
+ * signals, sets the flag without interrupting any sleep: the loop must see
+ * it before it first sleeps, not at the next wake-up (60 s on a ready
+ * 5.18+ pool, never on a full idle old one). */
+static void test_stop_before_loop(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 3600);
+
+	(void)state;
+	sc.sim.crng_ready = true;
+	sc.stop_at_start = SIGTERM;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_true(sc.now < SEC);                          /* no sleep */
+	sc = base(POOL_OLD, 86400);
+	sc.sim.initial_avail = 4096;
+	sc.stop_at_start = SIGINT;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGINT);
+	assert_true(sc.now < SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cold_boot_new_pool),
 		cmocka_unit_test(test_new_pool_no_interval),
 		cmocka_unit_test(test_old_pool_idle),
+		cmocka_unit_test(test_stop_before_loop),
 		cmocka_unit_test(test_old_pool_steady_drain),
 		cmocka_unit_test(test_old_pool_overload),
 		cmocka_unit_test(test_old_pool_no_credit),
