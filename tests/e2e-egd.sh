@@ -33,7 +33,10 @@ check "0x02 64: exactly 64 bytes" grep -q "^read 64 " out.txt
 check "0x02 255: exactly 255 bytes" grep -q "^read 255 " out.txt
 check "0x01 16: up to 16 bytes with a count" grep -Eq "^nb ([0-9]|1[0-6])$" out.txt
 check "0x04: the daemon's PID" grep -qx "pid $pid" out.txt
-check "0x00: a level in bits" grep -Eq "^level [0-9]+$" out.txt
+# 0x00 is 8 x the bytes the client could take now, at most 8 x its output
+# queue (src/egd.c reply_level, as tests/test_egd.c test_level): with no
+# --egd-rate, the whole 4096-byte default queue, whatever was read before.
+check "0x00 without a rate limit: 8 x the 4096-byte queue, 32768 bits" grep -qx "level 32768" out.txt
 check "0x03 consumed, connection still served" grep -q "^read 1 " out.txt
 a=$(client "$work/egd.sock" read 64 | cut -d' ' -f3)
 b=$(client "$work/egd.sock" read 64 | cut -d' ' -f3)
@@ -132,6 +135,16 @@ pid=$!
 check "stale socket replaced" wait_for stale.log "serving EGD only"
 client "$work/stale.sock" read 16 >stale.txt
 check "stale socket: served" grep -q "^read 16 " stale.txt
+kill -TERM "$pid"; wait "$pid"; pid=""
+
+# --- 0x00 under --egd-rate: a new client's bucket is full, so the level is
+# 8 x the burst (300 bytes, below the queue), whatever time has passed
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/rate.sock" --egd-rate=1000/300 2>rate.log &
+pid=$!
+check "--egd-rate=1000/300: serving" wait_for rate.log "serving EGD only"
+client "$work/rate.sock" level >rate.txt
+check "0x00 under --egd-rate=1000/300: 8 x the 300-byte burst, 2400 bits" \
+	grep -qx "level 2400" rate.txt
 kill -TERM "$pid"; wait "$pid"; pid=""
 
 # --- a symlink (or any non-socket) at the path is refused, never followed

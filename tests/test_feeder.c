@@ -33,7 +33,10 @@ struct scenario {
 	const char *spec;             /* online tests, NULL = none */
 	const char *mock_after_start; /* mock timer once the generator is up */
 	int stop_at_start;            /* a stop signal caught before the loop */
+	size_t prefill;               /* seed bytes made before the feeder runs */
 	/* results */
+	struct gen_stats gen_before;  /* the generator as the feeder starts ... */
+	struct gen_stats gen_after;   /* ... and as it ends */
 	int status;
 	struct feeder_stats st;
 	struct sim_stats ss;
@@ -80,7 +83,11 @@ static void run(struct scenario *sc)
 	assert_int_equal(kernel_detect(&k, &info), 0);
 	if (sc->fc.write_set)
 		assert_int_equal(feeder_set_threshold(&k, &info, &sc->fc), 0);
+	if (sc->prefill)
+		assert_int_equal(gen_prefill(g, sc->prefill), 0);
+	gen_get_stats(g, &sc->gen_before);
 	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, sc->io, NULL, NULL);
+	gen_get_stats(g, &sc->gen_after);
 	sc->ss = *kernel_sim_stats(sim);
 	sc->avail = kernel_sim_avail(sim);
 	sc->now = kernel_sim_now(sim);
@@ -531,6 +538,44 @@ static void test_with_online_tests(void **state)
 	assert_true(sc.st.refills > 1);
 }
 
+/* Seeds left buffered by a read more than five minutes (FEEDER_STALE_NS)
+ * earlier are dropped before the next read; younger ones are used.  A
+ * ready 5.18+ kernel, and seeds for at least two injections made before
+ * the feeder starts (with continuous online tests, as the daemon runs,
+ * they are released a whole passing run at a time, far more than two
+ * injections' worth): the first injection (virtual time 0) takes some,
+ * the second comes -T later.  After 299 s it takes more of the same: the
+ * generator makes nothing.  After 301 s they are dropped and it must
+ * fill anew.  The generator has no threads in seeds mode, so its
+ * counters move only when the feeder reads. */
+static void test_stale_seeds_dropped(void **state)
+{
+	struct scenario sc = base(POOL_NEW, 300);
+
+	(void)state;
+	sc.spec = "ta8bcb";
+	sc.sim.crng_ready = true;
+	sc.prefill = 2 * FEEDER_INJECT_BYTES;
+	sc.fc.interval_s = 299;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.st.refills, 2);                /* at 0 s and 299 s */
+	assert_int_equal(sc.ss.add_bytes, 2 * FEEDER_INJECT_BYTES);
+	assert_true(sc.gen_before.walk_bytes > 0);
+	assert_int_equal(sc.gen_after.walk_bytes, sc.gen_before.walk_bytes);
+
+	sc = base(POOL_NEW, 302);
+	sc.spec = "ta8bcb";
+	sc.sim.crng_ready = true;
+	sc.prefill = 2 * FEEDER_INJECT_BYTES;
+	sc.fc.interval_s = 301;
+	run(&sc);
+	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.st.refills, 2);                /* at 0 s and 301 s */
+	assert_int_equal(sc.ss.add_bytes, 2 * FEEDER_INJECT_BYTES);
+	assert_true(sc.gen_after.walk_bytes > sc.gen_before.walk_bytes);
+}
+
 #ifdef HRNG_MOCK_TIMER
 /* The timer freezes right after start-up: the first fill fails the health
  * tests permanently, nothing is ever credited, and the daemon ends with 1. */
@@ -590,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_signals_under_load),
 		cmocka_unit_test(test_kernel_errors),
 		cmocka_unit_test(test_with_online_tests),
+		cmocka_unit_test(test_stale_seeds_dropped),
 #ifdef HRNG_MOCK_TIMER
 		cmocka_unit_test(test_dead_source_never_credits),
 #endif
