@@ -212,10 +212,10 @@ static int sink_close(struct sink *s, bool ok)
 static void progress(struct sink *s, uint64_t total, bool final)
 {
 	uint64_t now = monotonic_ns();
-	double secs = (double)(now - s->start_ns) / 1e9;
+	double secs = (double)(now - s->start_ns) / NS_PER_SEC;
 	double rate = secs > 0 ? (double)s->written / secs : 0;
 
-	if (!final && now - s->last_report_ns < 1000000000u)
+	if (!final && now - s->last_report_ns < NS_PER_SEC)
 		return;
 	s->last_report_ns = now;
 	if (total) {
