@@ -7,7 +7,7 @@
  *   cond_free()   wipe and release
  *
  * Every intermediate secret (h, the key) lives on the stack of the function
- * that made it and is wiped on every path through the out_wipe label.
+ * that made it and is wiped before that function returns.
  */
 #include "config.h"
 

@@ -98,7 +98,7 @@ enum {
 /* A failing accept(), or a uid refused for its --egd-per-uid, is logged
  * at most once a minute per listener; the next line says how many were
  * not. */
-#define EGD_QUIET_NS (60ull * 1000000000)
+#define EGD_QUIET_NS (60ull * NS_PER_SEC)
 
 struct quiet_log {
 	uint64_t last_ns;               /* when a line was last logged */
@@ -391,17 +391,16 @@ static void listener_close(struct egd_listener *l)
  * rate and burst are at most 1e9, so the level stays below 2^60.
  */
 
-enum { NS = 1000000000 };
 enum { EGD_WAKE_HZ = 100 };     /* a limited client wakes us at most this often */
 
 struct bucket {
-	uint64_t level;                 /* byte-ns, <= burst * NS */
+	uint64_t level;                 /* byte-ns, <= burst * NS_PER_SEC */
 	uint64_t last_ns;
 };
 
 static void bucket_refill(struct bucket *b, uint64_t rate, uint64_t burst, uint64_t now)
 {
-	uint64_t cap = burst * NS, dt;
+	uint64_t cap = burst * NS_PER_SEC, dt;
 
 	if (!rate || now <= b->last_ns)
 		return;
@@ -415,21 +414,21 @@ static void bucket_refill(struct bucket *b, uint64_t rate, uint64_t burst, uint6
 
 static uint64_t bucket_bytes(const struct bucket *b, uint64_t rate)
 {
-	return rate ? b->level / NS : UINT64_MAX;
+	return rate ? b->level / NS_PER_SEC : UINT64_MAX;
 }
 
 static void bucket_take(struct bucket *b, uint64_t rate, uint64_t n)
 {
 	if (rate) {
-		assert(n * NS <= b->level);
-		b->level -= n * NS;
+		assert(n * NS_PER_SEC <= b->level);
+		b->level -= n * NS_PER_SEC;
 	}
 }
 
 /* Nanoseconds until the bucket holds want bytes. */
 static uint64_t bucket_wait(const struct bucket *b, uint64_t rate, uint64_t want)
 {
-	uint64_t need = want * NS;
+	uint64_t need = want * NS_PER_SEC;
 
 	if (!rate || b->level >= need)
 		return 0;
@@ -730,7 +729,7 @@ static bool stalled(struct egd_client *c, uint64_t now)
 	}
 	if (!c->stall_ns)
 		c->stall_ns = now;
-	return now - c->stall_ns >= (uint64_t)EGD_STALL_S * NS;
+	return now - c->stall_ns >= (uint64_t)EGD_STALL_S * NS_PER_SEC;
 }
 
 static enum serve_result serve_client(struct egd_server *s, struct egd_client *c,
@@ -805,7 +804,7 @@ static struct egd_client *client_new(struct egd_server *s, unsigned li, int fd,
 	secret_lock(c->out, s->queue_max);
 	c->fd = fd;
 	c->listener = li;
-	c->bucket.level = s->burst * NS;
+	c->bucket.level = s->burst * NS_PER_SEC;
 	c->bucket.last_ns = now;
 	s->cl[slot] = c;
 	s->nclients++;
@@ -975,7 +974,7 @@ static void client_timeout(const struct egd_server *s, const struct egd_client *
 /* A client with a request half sent: wake to close it if it stays so. */
 static void stall_timeout(const struct egd_client *c, int64_t *timeout_ns, uint64_t now)
 {
-	uint64_t end = c->stall_ns + (uint64_t)EGD_STALL_S * NS;
+	uint64_t end = c->stall_ns + (uint64_t)EGD_STALL_S * NS_PER_SEC;
 
 	if (c->stall_ns)
 		lower_timeout(timeout_ns, end > now ? end - now : 0);

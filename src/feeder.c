@@ -25,7 +25,7 @@
  * Five minutes: an idle 5.18+ host injects every -T (60) s, and making
  * seeds anew for each injection would cost a continuous test's worth of
  * walk (about 0.9 MB, some 10 ms with cold caches) every minute. */
-enum { FEEDER_STALE_NS = 300ull * 1000000000 };
+enum { FEEDER_STALE_NS = 300ull * NS_PER_SEC };
 
 struct feeder {
 	struct kernel *k;
@@ -343,7 +343,7 @@ static int inject(struct feeder *f)
 /* Returns -EINTR for the caller to look at the signals and call again. */
 static int run_new(struct feeder *f)
 {
-	uint64_t period = (uint64_t)f->cfg->interval_s * 1000000000u;
+	uint64_t period = (uint64_t)f->cfg->interval_s * NS_PER_SEC;
 	int r;
 
 	if (!f->started) {

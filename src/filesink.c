@@ -212,10 +212,10 @@ static int sink_close(struct sink *s, bool ok)
 static void progress(struct sink *s, uint64_t total, bool final)
 {
 	uint64_t now = monotonic_ns();
-	double secs = (double)(now - s->start_ns) / 1e9;
+	double secs = (double)(now - s->start_ns) / NS_PER_SEC;
 	double rate = secs > 0 ? (double)s->written / secs : 0;
 
-	if (!final && now - s->last_report_ns < 1000000000u)
+	if (!final && now - s->last_report_ns < NS_PER_SEC)
 		return;
 	s->last_report_ns = now;
 	if (total) {
@@ -372,15 +372,25 @@ static int run_lanes(struct sink *s, const struct filesink_source *src,
 /* ------------------------------------------------------------ the run */
 
 /* Write with one thread: 0 done, 1 the reader went away, -1 an error
- * (logged), -2 a stop. */
+ * (logged), -2 a stop.  A source without peek() is read into a chunk
+ * buffer from the secret allocator (locked, kept out of core dumps),
+ * wiped and freed at the end of the run. */
 static int run_one(struct sink *s, const struct filesink_source *src,
 		   const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
-	static uint8_t buf[FILESINK_CHUNK];
+	uint8_t *buf = NULL;
 	int st = 0;
 
+	if (!src->peek) {
+		buf = secret_alloc(FILESINK_CHUNK);
+		if (!buf) {
+			log_errx("out of memory");
+			return -1;
+		}
+		secret_lock(buf, FILESINK_CHUNK);
+	}
 	while (!*stop && (o->bytes == 0 || s->written < o->bytes)) {
-		size_t n = src->peek ? 16 * FILESINK_CHUNK : sizeof(buf);
+		size_t n = src->peek ? 16 * FILESINK_CHUNK : FILESINK_CHUNK;
 		const uint8_t *p;
 		ssize_t k;
 
@@ -399,7 +409,10 @@ static int run_one(struct sink *s, const struct filesink_source *src,
 		if (o->progress)
 			progress(s, o->bytes, false);
 	}
-	wipe(buf, sizeof(buf));
+	if (buf) {
+		wipe(buf, FILESINK_CHUNK);
+		secret_free(buf, FILESINK_CHUNK);
+	}
 	return st;
 }
 

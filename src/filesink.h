@@ -57,7 +57,8 @@ int filesink_run(const struct filesink_source *src, const struct filesink_opts *
 /* For tests: hook(path) runs between the first look at the path and its
  * opening, where a race would swap it.  NULL removes it. */
 void filesink_set_open_hook(void (*hook)(const char *path));
-/* filesink_read_fn over a struct generator (the EGD server uses it too). */
+/* filesink_read_fn over a struct generator (the read() of
+ * filesink_gen_source()). */
 int filesink_gen_read(void *generator, void *buf, size_t n);
 /* A filesink_source over a struct generator, zero-copy. */
 struct filesink_source filesink_gen_source(struct generator *g);

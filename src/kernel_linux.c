@@ -181,8 +181,8 @@ static int linux_wait(struct kernel *k, bool want_writable, struct pollfd *extra
 	for (i = 0; i < nextra; i++)
 		fds[n++] = extra[i];
 	if (timeout_ns >= 0) {
-		ts.tv_sec = timeout_ns / 1000000000;
-		ts.tv_nsec = timeout_ns % 1000000000;
+		ts.tv_sec = timeout_ns / NS_PER_SEC;
+		ts.tv_nsec = timeout_ns % NS_PER_SEC;
 		tsp = &ts;
 	}
 	r = ppoll(fds, n, tsp, c->have_waitmask ? &c->waitmask : NULL);

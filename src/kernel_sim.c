@@ -44,7 +44,7 @@ static struct kernel_sim *sim_of(struct kernel *k)
 
 static double drain_bits_per_ns(const struct kernel_sim *s)
 {
-	return s->cfg.pool == POOL_OLD ? s->cfg.drain_bytes_per_s * 8 / 1e9 : 0;
+	return s->cfg.pool == POOL_OLD ? s->cfg.drain_bytes_per_s * 8 / NS_PER_SEC : 0;
 }
 
 static void end_stretch(struct kernel_sim *s)

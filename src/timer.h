@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "util.h"
+
 static inline uint64_t timer_hw_now(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,7 +45,7 @@ static inline uint64_t timer_hw_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 #endif
 }
 

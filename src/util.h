@@ -8,6 +8,8 @@
  * never reaches swap, where RLIMIT_MEMLOCK allows (the first refusal logs
  * one warning, later ones are silent); secret_free() unmaps it, which
  * also unlocks it.  The caller wipes what it wrote before freeing.
+ * NS_PER_SEC is the one spelling of nanoseconds per second (an int, as
+ * the literal it replaces).
  */
 #ifndef HRNG_UTIL_H
 #define HRNG_UTIL_H
@@ -26,6 +28,8 @@ uint64_t monotonic_ns(void);
 void *secret_alloc(size_t n);
 void secret_lock(void *p, size_t n);
 void secret_free(void *p, size_t n);
+
+enum { NS_PER_SEC = 1000000000 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
