@@ -481,7 +481,10 @@ static void test_online_tests_run(void **state)
 	 * runs of about 0.87 MB each. */
 	assert_true(st.online_runs >= 2 + 6);
 	assert_int_equal(st.bytes_out, TOTAL);
-	assert_int_equal(st.online_retries, 0);
+	/* Sound data: a procedure B that fails by chance (about 1 in 1000
+	 * here: 1 run of this test in 150 saw one) is retried, which is the
+	 * design; two in these 8 or so runs would be a one in a million. */
+	assert_true(st.online_retries <= 1);
 	gen_free(g);
 	free(buf);
 }
