@@ -548,31 +548,31 @@ static void test_with_online_tests(void **state)
  * generator makes nothing.  After 301 s they are dropped and it must
  * fill anew.  The generator has no threads in seeds mode, so its
  * counters move only when the feeder reads. */
-static void test_stale_seeds_dropped(void **state)
+/* Two injections -T apart, seeds for both made before the feeder starts. */
+static struct scenario stale_run(unsigned interval_s)
 {
-	struct scenario sc = base(POOL_NEW, 300);
+	struct scenario sc = base(POOL_NEW, interval_s + 1);
 
-	(void)state;
 	sc.spec = "ta8bcb";
 	sc.sim.crng_ready = true;
 	sc.prefill = 2 * FEEDER_INJECT_BYTES;
-	sc.fc.interval_s = 299;
+	sc.fc.interval_s = interval_s;
 	run(&sc);
 	assert_int_equal(sc.status, 128 + SIGTERM);
-	assert_int_equal(sc.st.refills, 2);                /* at 0 s and 299 s */
+	assert_int_equal(sc.st.refills, 2);                /* at 0 s and -T */
 	assert_int_equal(sc.ss.add_bytes, 2 * FEEDER_INJECT_BYTES);
 	assert_true(sc.gen_before.walk_bytes > 0);
-	assert_int_equal(sc.gen_after.walk_bytes, sc.gen_before.walk_bytes);
+	return sc;
+}
 
-	sc = base(POOL_NEW, 302);
-	sc.spec = "ta8bcb";
-	sc.sim.crng_ready = true;
-	sc.prefill = 2 * FEEDER_INJECT_BYTES;
-	sc.fc.interval_s = 301;
-	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
-	assert_int_equal(sc.st.refills, 2);                /* at 0 s and 301 s */
-	assert_int_equal(sc.ss.add_bytes, 2 * FEEDER_INJECT_BYTES);
+static void test_stale_seeds_dropped(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	sc = stale_run(299);
+	assert_int_equal(sc.gen_after.walk_bytes, sc.gen_before.walk_bytes);
+	sc = stale_run(301);
 	assert_true(sc.gen_after.walk_bytes > sc.gen_before.walk_bytes);
 }
 
