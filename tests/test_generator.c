@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "generator.h"
 #include "noise.h"
+#include "testutil.h"
 #include "health.h"
 #include "log.h"
 #include "testspec.h"
@@ -347,37 +348,6 @@ static void test_lanes_by_reader_threads(void **state)
 }
 
 /* VmLck of this process, in KiB. */
-static unsigned long locked_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	unsigned long kb = 0;
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* Whether mlock() locks anything in this process: the sanitizers' run-time
- * libraries replace it with a no-op. */
-static bool mlock_works(void)
-{
-	size_t n = 64 << 10;
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned long before = locked_kb();
-	bool ok;
-
-	assert_true(p != MAP_FAILED);
-	ok = mlock(p, n) == 0 && locked_kb() >= before + 64;
-	munmap(p, n);
-	if (!ok)
-		print_message("mlock() locks nothing here (a sanitizer build?): skipped\n");
-	return ok;
-}
-
 /* Whether this process may lock kb KiB in all: CAP_IPC_LOCK (bit 14 of
  * CapEff) bypasses RLIMIT_MEMLOCK; else the soft limit must allow it,
  * raised up to the hard limit if need be.  Says why when it cannot. */
@@ -421,7 +391,7 @@ static bool memlock_allows(unsigned long kb)
 static void test_buffers_locked(void **state)
 {
 	struct gen_config gc = config(1, 64 * 1024);
-	unsigned long before = locked_kb();
+	unsigned long before = (unsigned long)locked_kib();
 	struct generator *g;
 	uint8_t buf[64];
 
@@ -434,18 +404,18 @@ static void test_buffers_locked(void **state)
 		skip();
 	assert_int_equal(gen_new(&g, &gc), 0);
 	/* Ring and walk buffer 256 KiB each, deltas 64 KiB. */
-	assert_true(locked_kb() >= before + 256 + 256 + 64);
+	assert_true((unsigned long)locked_kib() >= before + 256 + 256 + 64);
 	gen_free(g);
-	assert_int_equal(locked_kb(), before);
+	assert_int_equal((unsigned long)locked_kib(), before);
 
 	gc = config(2, 64 * 1024);
 	assert_int_equal(gen_new(&g, &gc), 0);
-	assert_true(locked_kb() >= before + 2 * (256 + 64));
-	assert_true(locked_kb() < before + 2 * (256 + 256 + 64));
+	assert_true((unsigned long)locked_kib() >= before + 2 * (256 + 64));
+	assert_true((unsigned long)locked_kib() < before + 2 * (256 + 256 + 64));
 	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
-	assert_true(locked_kb() >= before + 2 * (256 + 256 + 64));
+	assert_true((unsigned long)locked_kib() >= before + 2 * (256 + 256 + 64));
 	gen_free(g);
-	assert_int_equal(locked_kb(), before);
+	assert_int_equal((unsigned long)locked_kib(), before);
 }
 
 static void test_bad_buffer(void **state)
