@@ -126,10 +126,14 @@ enum {
 };
 
 _Static_assert(CHUNK_STEPS % NOISE_MAX_STRIDE == 0, "chunk not a whole number of samples");
+_Static_assert((int)NOISE_CALIB_SAMPLES >= (int)CHUNK_STEPS &&
+	       (int)NOISE_CALIB_SAMPLES >= (int)HEALTH_STARTUP_SAMPLES, "scratch too small");
 
 struct scratch {
 	uint32_t *walk;                       /* CHUNK_WORDS, wiped after */
-	uint64_t *deltas;                     /* CHUNK_STEPS */
+	uint64_t *deltas;                     /* NOISE_CALIB_SAMPLES: a fill's
+	                                       * deltas, then a rung's samples
+	                                       * for the start-up test */
 };
 
 /* count samples at the current rung into sym[] (NULL: thrown away). */
@@ -198,8 +202,8 @@ static int set_table(struct noise *n, const struct noise_rung *r)
 /* Measure one rung into t.  Returns true if it passes. */
 static bool try_rung(struct noise *n, struct scratch *s, uint8_t *sym, struct noise_trial *t)
 {
-	uint64_t *as64 = s->deltas, t0;
 	struct health h;
+	uint64_t t0;
 	size_t i;
 
 	collect(n, s, NULL, SETTLE_SAMPLES);
@@ -208,17 +212,11 @@ static bool try_rung(struct noise *n, struct scratch *s, uint8_t *sym, struct no
 	t->ns_per_sample = (double)(monotonic_ns() - t0) / NOISE_CALIB_SAMPLES;
 	t->table_kb = n->table_kb;
 	est_min_entropy(sym, NOISE_CALIB_SAMPLES, &t->est);
-	/* The start-up health test on the same samples, in batches. */
+	/* The SP 800-90B start-up health test on the same samples. */
+	for (i = 0; i < NOISE_CALIB_SAMPLES; i++)
+		s->deltas[i] = sym[i];
 	health_init(&h);
-	t->health = 0;
-	for (i = 0; i < NOISE_CALIB_SAMPLES; i += CHUNK_STEPS) {
-		size_t k = NOISE_CALIB_SAMPLES - i < CHUNK_STEPS ? NOISE_CALIB_SAMPLES - i : CHUNK_STEPS;
-		size_t j;
-
-		for (j = 0; j < k; j++)
-			as64[j] = sym[i + j];
-		t->health |= health_insert(&h, as64, k);
-	}
+	t->health = health_startup(&h, s->deltas, NOISE_CALIB_SAMPLES);
 	return !t->health && t->est.h >= noise_target_bits();
 }
 
@@ -286,7 +284,7 @@ static int calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool t
 	/* Pages of their own, unmapped after: calibration's scratch must not
 	 * stay resident for the run (the heap would keep it). */
 	s.walk = secret_alloc(CHUNK_WORDS * sizeof(uint32_t));
-	s.deltas = secret_alloc(CHUNK_STEPS * sizeof(uint64_t));
+	s.deltas = secret_alloc(NOISE_CALIB_SAMPLES * sizeof(uint64_t));
 	noise_ladder(table_fixed, &rungs);
 	if (!s.walk || !s.deltas || (ret = set_table(n, &rungs[0])) < 0)
 		goto out;
@@ -297,10 +295,10 @@ out:
 	if (s.walk)
 		wipe(s.walk, CHUNK_WORDS * sizeof(uint32_t));
 	if (s.deltas)
-		wipe(s.deltas, CHUNK_STEPS * sizeof(uint64_t));
+		wipe(s.deltas, NOISE_CALIB_SAMPLES * sizeof(uint64_t));
 	wipe(sym, sizeof(sym));
 	secret_free(s.walk, CHUNK_WORDS * sizeof(uint32_t));
-	secret_free(s.deltas, CHUNK_STEPS * sizeof(uint64_t));
+	secret_free(s.deltas, NOISE_CALIB_SAMPLES * sizeof(uint64_t));
 	return ret;
 }
 
