@@ -70,8 +70,8 @@ enum {
 
 struct lane {
 	struct generator *g;
-	struct noise noise;        /* the calibrated collector */
-	bool refused;              /* calibration refused: noise.why says why */
+	struct noise noise;        /* the calibrated collector; noise.why is
+	                            * set only when calibration refused it */
 	struct health health;
 	struct conditioner *cond;
 	struct ais31_ctl *online;  /* continuous group, NULL = none */
@@ -751,10 +751,8 @@ static int lane_init(struct generator *g, struct lane *l)
 	/* Calibration measures the noise and, on the same samples, is the
 	 * SP 800-90B start-up health test (4.3 item 3: more than 1024). */
 	ret = noise_calibrate(&l->noise, g->cfg.data_kb, g->cfg.inst_kb, g->cfg.table_fixed);
-	if (ret < 0) {
-		l->refused = ret == -EIO;
+	if (ret < 0)
 		return ret;
-	}
 	l->cond = cond_new();
 	/* Walk output and timer deltas are what the output is made from:
 	 * secret buffers, like the ring. */
@@ -890,7 +888,7 @@ static void log_refusal(const struct generator *g)
 	unsigned i;
 
 	for (i = 0; i < g->nlanes; i++) {
-		if (g->lanes[i].refused) {
+		if (g->lanes[i].noise.why[0]) {
 			log_errx("start-up health test failed: %s", g->lanes[i].noise.why);
 			return;
 		}
