@@ -81,13 +81,19 @@ static void install_file_signals(void)
 		sigaction(sig, &sa, NULL);
 }
 
+/* -d given: the calibration ladder keeps the walk table where it is. */
+static bool table_fixed(const struct cache_geom *geom)
+{
+	return geom->data_src == CACHE_SRC_OPTION;
+}
+
 static void gen_config_from(struct gen_config *gc, const struct options *o,
 			    const struct cache_geom *geom, const struct testspec *spec)
 {
 	memset(gc, 0, sizeof(*gc));
 	gc->data_kb = geom->data_kb;
 	gc->inst_kb = geom->inst_kb;
-	gc->table_fixed = geom->data_src == CACHE_SRC_OPTION;
+	gc->table_fixed = table_fixed(geom);
 	gc->buffer_words = (size_t)o->buffer * 1024;
 	gc->threads = o->threads;
 	gc->spec = spec;
@@ -108,7 +114,7 @@ static int print_info(const struct options *o, const struct testspec *spec)
 
 	cpu_detect(&geom, o->data_kb, o->inst_kb);
 	timer_measure(&ti);
-	ret = noise_calibrate(&n, geom.data_kb, geom.inst_kb, geom.data_src == CACHE_SRC_OPTION);
+	ret = noise_calibrate(&n, geom.data_kb, geom.inst_kb, table_fixed(&geom));
 	if (ret == -ENOMEM) {
 		noise_free(&n);
 		log_errx("out of memory");
@@ -176,8 +182,7 @@ static int run_raw(const struct options *o, const struct cache_geom *geom)
 	struct raw_ctx rc = { .walk = NULL };
 	int st = 1, ret;
 
-	ret = noise_calibrate(&rc.n, geom->data_kb, geom->inst_kb,
-			      geom->data_src == CACHE_SRC_OPTION);
+	ret = noise_calibrate(&rc.n, geom->data_kb, geom->inst_kb, table_fixed(geom));
 	rc.walk = malloc(RAW_WORDS * sizeof(uint32_t));
 	rc.deltas = malloc(RAW_WORDS / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
 	if (ret == -EIO) {
@@ -548,8 +553,7 @@ int main(int argc, char **argv)
 		return print_info(&o, &o.spec);
 	case RUN_ASSESS:
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
-		return assess_run(stdout, geom.data_kb, geom.inst_kb,
-				  geom.data_src == CACHE_SRC_OPTION);
+		return assess_run(stdout, geom.data_kb, geom.inst_kb, table_fixed(&geom));
 	case RUN_RAW:
 		install_file_signals();
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
