@@ -31,6 +31,9 @@ check_skips() {
 		esac
 		allowed "$1" "$t" "$what" || printf '%s\n' "$t: $what"
 	done)
+	# a whole script skipped hides every check in it: name them apart
+	whole=$(sed -n 's/^SKIP: \([^ ]*\) - .*/\1/p' "$2" | tr '\n' ' ')
+	[ -z "$whole" ] || printf '%s\n' "[$1] note: whole scripts skipped: $whole"
 	[ -n "$bad" ] || return 0
 	n=$(printf '%s\n' "$bad" | wc -l)
 	if [ "${HRNG_ALLOW_SKIPS:-}" = 1 ]; then
