@@ -2,7 +2,8 @@
 # e2e-daemon.sh - the daemon against the real kernel (root only): it starts,
 # names the kernel's pool, calls RNDADDENTROPY, keeps only CAP_SYS_ADMIN,
 # survives its own seccomp filter, logs statistics on SIGUSR1, and ends with
-# 143 on SIGTERM within a second.  Without root it must refuse to start.
+# 143 on SIGTERM within a second.  Without root it must refuse to start
+# (tests/e2e-noroot.sh checks that as any user, this script only as root).
 #
 # Under valgrind (HRNG_VALGRIND=1) the daemon cannot install its filter:
 # valgrind 3.19 does not implement seccomp(2) ("unhandled amd64-linux
