@@ -38,6 +38,7 @@
 #include "egd.h"
 #include "log.h"
 #include "testutil.h"
+#include "secretspy.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- the source */
@@ -653,6 +654,59 @@ static void srv_resume(struct srv *v)
 	assert_int_equal(pthread_create(&v->th, NULL, srv_loop, v), 0);
 }
 
+/* Bytes sent to a client do not stay in its output queue (doc/security.md):
+ * once the loop has sent two replies and is stopped (so the test reads
+ * our buffers without racing it), nothing of either is left in any of
+ * them, and that connection's queue is all zeros; every queue is marked
+ * MADV_DONTDUMP; and a queue still full of unsent bytes (a client that
+ * never reads) is wiped before it is unmapped. */
+static void test_queue_wiped(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	unsigned long dirty = spy_dirty_frees();
+	uint8_t rep[255], rep2[16], *p;
+	int fd = client_unix(v->path), hog = client_unix(v->path);
+	struct egd_listener_stats st;
+	unsigned i, queues = 0, full = 0, tries;
+	uint64_t served;
+	size_t off, n;
+
+	(void)state;
+	ask_a_lot(hog);
+	send_all(fd, "\x02\xff", 2);
+	recv_all(fd, rep, sizeof(rep), sizeof(rep));
+	send_all(fd, "\x02\x10", 2);
+	recv_all(fd, rep2, sizeof(rep2), sizeof(rep2));
+	/* Wait (up to 10 s) for the hog's socket buffer to fill, and so its
+	 * queue: the bytes served stop growing from one look to the next. */
+	for (tries = 0, served = 0;; tries++) {
+		srv_stop(v, &st);
+		if ((st.bytes_served == served && st.queue_peak == EGD_DEFAULT_QUEUE) ||
+		    tries == 1000)
+			break;
+		served = st.bytes_served;
+		srv_resume(v);
+		usleep(10000);
+	}
+	assert_int_equal(st.bytes_served, served);
+	for (off = 0; off + 16 <= sizeof(rep); off += 16)
+		assert_false(spy_holds(rep + off, 16));
+	assert_false(spy_holds(rep2, sizeof(rep2)));
+	for (i = 0; spy_live(i, &p, &n); i++) {
+		if (n != EGD_DEFAULT_QUEUE)
+			continue;
+		queues++;
+		assert_true(spy_dontdump(p));
+		full += !spy_zero(p, n);
+	}
+	assert_int_equal(queues, 2);
+	assert_int_equal(full, 1);              /* the hog's, and only it */
+	close(fd);
+	close(hog);
+	srv_free(v);
+	assert_int_equal(spy_dirty_frees(), dirty);
+}
+
 /* Slow readers that fill every slot: the next client is refused (closed
  * at once, counted), none of them is dropped to make room; when one goes,
  * its slot serves a new client. */
@@ -1257,6 +1311,7 @@ int main(void)
 		cmocka_unit_test(test_pid),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_many_clients),
+		cmocka_unit_test(test_queue_wiped),
 		cmocka_unit_test(test_never_reads),
 		cmocka_unit_test(test_slow_readers),
 		cmocka_unit_test(test_slow_readers_hold_slots),
