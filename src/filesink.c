@@ -238,8 +238,15 @@ static void progress(struct sink *s, uint64_t total, bool final)
 static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_atomic_t *stop)
 {
 	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
+		ssize_t w;
 
+		/* A signal cuts a blocked write short rather than failing it
+		 * once some bytes went (a pipe with room for part of the
+		 * chunk): look at the flag before blocking again, or a reader
+		 * that stopped reading would hold the stop off for ever. */
+		if (*stop)
+			return -2;
+		w = write(s->fd, p, n);
 		if (w < 0 && errno == EINTR) {
 			if (*stop)
 				return -2;

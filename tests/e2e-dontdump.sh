@@ -7,6 +7,7 @@
 # output buffers, where RLIMIT_MEMLOCK allows) is one of them.  Which
 # buffer is which is checked in the unit tests (test_generator,
 # test_egd: each live buffer's own mapping); this is the shipped binary.
+# Also: SIGTERM stops file mode blocked on that reader.
 . "$top_srcdir/tests/tap.sh"
 
 [ -r /proc/self/smaps ] || skip_all "no /proc/PID/smaps here"
@@ -52,10 +53,16 @@ settle "$pid"
 check "file mode: output buffers marked dd in smaps (${kib:-?} KiB, at least $WANT_KIB)" \
 	[ "${kib:-0}" -ge "$WANT_KIB" ]
 check "file mode: every locked mapping marked dd" [ "$(locked_not_dd "$pid")" -eq 0 ]
-# The reader goes: the writer ends (a SIGTERM would wait for the blocked
-# write, which is restarted, until the reader reads or goes)
+# A stop while blocked on that reader (found here: a write cut short by
+# the signal after part of the chunk went was simply resumed, so SIGTERM
+# waited for the reader): 143 within 10 s.  Then the reader goes, which
+# ends a run that did not stop (status 0, the check fails, no hang).
+kill -TERM "$pid"
+i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 exec 3<&-
-wait "$pid"; pid=""
+wait "$pid"; st=$?; pid=""
+check "file mode blocked on a reader that does not read: SIGTERM ends it, 143 ($st)" [ "$st" -eq 143 ]
+check "file mode stopped: nothing more on stderr" [ ! -s file.err ]
 
 # --- the EGD-only daemon (its generator's buffers and a client's queue)
 if ldd "$HRNG" 2>/dev/null | grep -q libasan; then
