@@ -232,21 +232,14 @@ static void progress(struct sink *s, uint64_t total, bool final)
 	}
 }
 
-/* Write a chunk; EINTR is retried unless a stop was asked for.  Returns 0,
- * 1 when the reader went away (EPIPE), -1 on another error (logged), -2 on
- * a stop. */
+/* Write a chunk; EINTR, or a write cut short, is retried unless a stop was
+ * asked for.  Returns 0, 1 when the reader went away (EPIPE), -1 on another
+ * error (logged), -2 on a stop. */
 static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_atomic_t *stop)
 {
 	while (n > 0) {
-		ssize_t w;
+		ssize_t w = write(s->fd, p, n);
 
-		/* A signal cuts a blocked write short rather than failing it
-		 * once some bytes went (a pipe with room for part of the
-		 * chunk): look at the flag before blocking again, or a reader
-		 * that stopped reading would hold the stop off for ever. */
-		if (*stop)
-			return -2;
-		w = write(s->fd, p, n);
 		if (w < 0 && errno == EINTR) {
 			if (*stop)
 				return -2;
@@ -261,6 +254,12 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 		p += w;
 		n -= (size_t)w;
 		s->written += (uint64_t)w;
+		/* A signal cuts a blocked write short rather than failing it
+		 * once some bytes went (a pipe with room for part of the
+		 * chunk): look at the flag before blocking again, or a reader
+		 * that stopped reading would hold the stop off for ever. */
+		if (n > 0 && *stop)
+			return -2;
 	}
 	return 0;
 }
