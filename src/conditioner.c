@@ -145,14 +145,22 @@ static void derive(struct conditioner *c, const uint8_t h[COND_KEY_BYTES], uint8
 static int whiten(struct conditioner *c, const uint8_t key[COND_KEY_BYTES],
 		  const uint8_t *in, uint8_t *out, size_t n)
 {
-	static const uint8_t ctr0[16];
+	static const uint8_t ctr0[16], zero[COND_KEY_BYTES];
+	int ret;
 
 	if (gcry_cipher_setkey(c->cipher, key, COND_KEY_BYTES) != 0 ||
 	    gcry_cipher_setctr(c->cipher, ctr0, sizeof(ctr0)) != 0)
 		return -1;
 	if (in == out)
-		return gcry_cipher_encrypt(c->cipher, out, n, NULL, 0) != 0 ? -1 : 0;
-	return gcry_cipher_encrypt(c->cipher, out, n, in, n) != 0 ? -1 : 0;
+		ret = gcry_cipher_encrypt(c->cipher, out, n, NULL, 0) != 0 ? -1 : 0;
+	else
+		ret = gcry_cipher_encrypt(c->cipher, out, n, in, n) != 0 ? -1 : 0;
+	/* The handle keeps the expanded key, whose first round keys are the
+	 * key itself, until the next block: overwrite it now, so the key is
+	 * gone when cond_block() returns (test_no_key_left). */
+	if (gcry_cipher_setkey(c->cipher, zero, COND_KEY_BYTES) != 0)
+		ret = -1;
+	return ret;
 }
 
 int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,

@@ -905,6 +905,13 @@ static void admit(struct egd_server *s, unsigned li, int fd, uint64_t now)
 			c->uid = uid;
 			c->has_uid = has_uid;
 			return;
+		} else {
+			/* A free slot but no memory for the client: closed,
+			 * and treated as a failed accept() (counted, logged at
+			 * most once a minute, the listener paused briefly). */
+			close(fd);
+			accept_failed(l, ENOMEM, now);
+			return;
 		}
 	}
 	close(fd);

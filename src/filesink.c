@@ -232,9 +232,9 @@ static void progress(struct sink *s, uint64_t total, bool final)
 	}
 }
 
-/* Write a chunk; EINTR is retried unless a stop was asked for.  Returns 0,
- * 1 when the reader went away (EPIPE), -1 on another error (logged), -2 on
- * a stop. */
+/* Write a chunk; EINTR, or a write cut short, is retried unless a stop was
+ * asked for.  Returns 0, 1 when the reader went away (EPIPE), -1 on another
+ * error (logged), -2 on a stop. */
 static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_atomic_t *stop)
 {
 	while (n > 0) {
@@ -254,6 +254,12 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 		p += w;
 		n -= (size_t)w;
 		s->written += (uint64_t)w;
+		/* A signal cuts a blocked write short rather than failing it
+		 * once some bytes went (a pipe with room for part of the
+		 * chunk): look at the flag before blocking again, or a reader
+		 * that stopped reading would hold the stop off for ever. */
+		if (n > 0 && *stop)
+			return -2;
 	}
 	return 0;
 }
@@ -351,16 +357,26 @@ static int run_lanes(struct sink *s, const struct filesink_source *src,
 	unsigned i, n = src->lanes < LANES_MAX ? src->lanes : LANES_MAX, started = 0;
 
 	for (i = 0; i < n; i++) {
+		int r;
+
 		w[i] = (struct lane_writer){ .s = s, .src = src, .lane = i, .total = o->bytes,
 					     .lock = &lock, .claimed = &claimed,
 					     .failed = &failed, .stop = stop };
-		if (pthread_create(&tid[i], NULL, lane_writer, &w[i]) != 0)
-			break;
-		started++;
-	}
-	if (started == 0) {
-		log_errx("cannot start the writer threads");
-		return -1;
+		r = pthread_create(&tid[i], NULL, lane_writer, &w[i]);
+		if (r == 0) {
+			started++;
+			continue;
+		}
+		/* -t N asked for N writers: fewer is a failed run, not a slower
+		 * one; those started see the failure and stop. */
+		log_errx("cannot start a writer thread (%u of %u): %s", i + 1, n,
+			 r == EAGAIN ? "out of memory for its stack, or over the limit on "
+				       "processes (ulimit -v, ulimit -u)" : strerror(r));
+		pthread_mutex_lock(&lock);
+		if (!failed)
+			failed = -1;
+		pthread_mutex_unlock(&lock);
+		break;
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);

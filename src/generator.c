@@ -134,6 +134,8 @@ static void set_error(struct generator *g, int err)
 
 /* ------------------------------------------------------------ producing */
 
+static size_t deltas_size(const struct generator *g);
+
 /* Fill walk until a fill passes the health tests; -EIO once they fail
  * permanently. */
 static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
@@ -388,12 +390,15 @@ static int next_fill(struct lane *l)
 	return err;
 }
 
-/* The tester stage is done with l->walk: hand its buffer back. */
+/* The tester stage is done with l->walk: hand its buffer back.  Both
+ * halves are wiped: the walk is what the output was made from, and the
+ * deltas are what its key was hashed from. */
 static void release_fill(struct lane *l)
 {
 	struct generator *g = l->g;
 
 	wipe(l->walk, g->fill_words * 4);
+	wipe(l->deltas, deltas_size(g));
 	if (!l->has_collector)
 		return;
 	pthread_mutex_lock(&g->lock);

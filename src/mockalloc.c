@@ -2,9 +2,9 @@
  *
  * Functions offered (see mockalloc.h):
  *   mockalloc_fail_now()  whether the allocation being made must fail
- *   __wrap_malloc() and its siblings: what -Wl,--wrap=malloc (and so on)
- *       turns our code's calls into; each asks mockalloc_fail_now() and
- *       otherwise calls the real function
+ *   __wrap_malloc() and its siblings, and __wrap_pthread_create(): what
+ *       -Wl,--wrap=malloc (and so on) turns our code's calls into; each
+ *       asks mockalloc_fail_now() and otherwise calls the real function
  *
  * Only references from our own objects are wrapped (that is how --wrap
  * works), so the C library and libgcrypt allocate as usual: the seam tests
@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ void *__wrap_calloc(size_t k, size_t n);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 int __wrap_asprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 
 static atomic_ulong made;
 static unsigned long fail_at;    /* 0: never */
@@ -113,6 +116,13 @@ int __wrap_asprintf(char **out, const char *fmt, ...)
 	vsnprintf(*out, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+/* A thread start is an allocation too (its stack is mapped): EAGAIN is
+ * what pthread_create() returns when that cannot be had. */
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	return mockalloc_fail_now() ? EAGAIN : __real_pthread_create(t, a, fn, arg);
 }
 
 #endif /* HRNG_MOCK_TIMER */

@@ -3,7 +3,9 @@
  * mockalloc_fail_now() says whether the allocation about to be made must
  * fail.  In a --enable-mock-timer build every allocation our code makes
  * asks it: malloc, calloc, realloc, strdup and asprintf are linked with
- * -Wl,--wrap (see Makefile.am) and secret_alloc() asks it directly.  The
+ * -Wl,--wrap (see Makefile.am), and so is pthread_create (a thread's
+ * stack is an allocation; a failure is EAGAIN); secret_alloc() asks it
+ * directly before its mmap().  The
  * environment variable HAVEGE_RNGD_MOCK_ALLOC chooses:
  *   fail:N   the N-th allocation (counting from 1) fails, no other does
  *   count    nothing fails; the number made is printed on stderr at exit

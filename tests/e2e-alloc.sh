@@ -1,6 +1,8 @@
 #!/bin/sh
 # e2e-alloc.sh - allocation failure at start-up (a --enable-mock-timer build
-# only: src/mockalloc.c).  For each way of running the program, count the
+# only: src/mockalloc.c; thread starts and the secret allocator's pages
+# count as allocations), and in the EGD server after start-up, when a
+# client connects.  For each way of running the program, count the
 # allocations our code makes (HAVEGE_RNGD_MOCK_ALLOC=count), then make each
 # one fail in turn (fail:N) and require, every time: status 1 (not a crash,
 # not a signal), one error line saying memory ran out, and nothing written
@@ -13,7 +15,8 @@ if ! "$HRNG" -V | grep -q "mock timer"; then
 fi
 
 work=$(mktemp -d) || exit 99
-trap 'rm -rf "$work"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 99
 
 # count_allocs CMD...: the number of allocations of a whole run.
@@ -108,17 +111,78 @@ else
 	skip "daemon -F --once: needs root (RNDADDENTROPY)"
 fi
 
-# The EGD server, without the kernel.  It serves until stopped, so the
-# counting run is stopped by SIGTERM once it has started up and slept in
-# its loop: the count covers start-up and the first wait's poll set, and
-# each of those failing must end the run with status 1 and its socket gone.
-HAVEGE_RNGD_MOCK_ALLOC=count "$HRNG" -F --no-kernel --egd=unix:"$work/e.sock" 2>count.err &
-pid=$!
-i=0
-while [ ! -S "$work/e.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-sleep 0.2
-kill -TERM $pid; wait $pid
-total=$(sed -n 's/^mockalloc: \([0-9][0-9]*\) allocations$/\1/p' count.err)
-sweep "EGD --no-kernel" "$work/e.sock" "$total" "$HRNG" -F --no-kernel --egd=unix:"$work/e.sock"
+# The EGD server, without the kernel, and a client after start-up.  It
+# serves until stopped, so the counting run serves one client (its reply
+# shows the loop has run, with no sleep to guess at) and is then stopped:
+# the count covers start-up, the loop's poll set, and what a client's
+# connection allocates (its state and its output queue).  Each of those
+# failing in turn, with a client connecting once the daemon says it
+# serves: a start-up allocation ends the run with status 1, one line and
+# the socket gone; a client's ends that connection only (one line, the
+# daemon goes on: a second client is served, SIGTERM gives 143).
+if command -v python3 >/dev/null 2>&1; then
+	client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py
+	egd_client() { timeout 20 python3 "$client_py" "$work/e.sock" read 64 2>&1; }
+	# egd_run N [CLIENTS]: the daemon with allocation N failing (or
+	# counting: N=count), a client once it serves and then another (only
+	# one if CLIENTS is 1); sets $st, $first, $second, $started
+	egd_run() {
+		rm -f "$work/e.sock"
+		if [ "$1" = count ]; then mode=count; else mode=fail:$1; fi
+		HAVEGE_RNGD_MOCK_ALLOC=$mode "$HRNG" -F --no-kernel --egd=unix:"$work/e.sock" 2>err.txt &
+		pid=$!
+		i=0
+		while kill -0 "$pid" 2>/dev/null && ! grep -q "serving EGD only" err.txt &&
+		      [ $i -lt 200 ]; do
+			sleep 0.05; i=$((i + 1))
+		done
+		first="" second="" started=0
+		if kill -0 "$pid" 2>/dev/null && grep -q "serving EGD only" err.txt; then
+			started=1
+			first=$(egd_client)
+			[ "${2:-2}" -eq 1 ] || ! kill -0 "$pid" 2>/dev/null || second=$(egd_client)
+			kill -TERM "$pid" 2>/dev/null
+		fi
+		wait "$pid"; st=$?; pid=""
+	}
+	egd_run count 1
+	total=$(sed -n 's/^mockalloc: \([0-9][0-9]*\) allocations$/\1/p' err.txt)
+	egd_run count 2
+	total2=$(sed -n 's/^mockalloc: \([0-9][0-9]*\) allocations$/\1/p' err.txt)
+	# what one client's connection costs: the second client's share
+	per_client=$(( ${total2:-0} - ${total:-0} ))
+	check "EGD --no-kernel: allocations counted (${total:-none} with one client, ${total2:-none} with two)" \
+		[ -n "$total" ] && [ -n "$total2" ] && [ "$per_client" -ge 1 ]
+	bad=0 n=1 in_loop=0
+	while [ -n "$total" ] && [ "$n" -le "$total" ]; do
+		egd_run "$n"
+		oom=$(grep -c -E 'out of memory|Cannot allocate memory' err.txt)
+		other=$(grep -v -E 'out of memory|Cannot allocate memory|serving EGD only|stopped by signal|^mockalloc:' err.txt | wc -l)
+		if [ "$oom" -ne 1 ] || [ "$other" -ne 0 ]; then
+			echo "# fail:$n: expected one out-of-memory line, got:"; sed 's/^/#   /' err.txt
+			bad=$((bad + 1))
+		elif [ -e "$work/e.sock" ]; then
+			echo "# fail:$n: socket left behind"; bad=$((bad + 1))
+		elif [ "$started" -eq 0 ] || [ "$st" -eq 1 ]; then
+			[ "$st" -eq 1 ] || { echo "# fail:$n: status $st"; bad=$((bad + 1)); }
+		else
+			in_loop=$((in_loop + 1))
+			case $first in "read 64 "*)
+				echo "# fail:$n: the first client was served"; bad=$((bad + 1)) ;;
+			esac
+			case $second in "read 64 "*) ;; *)
+				echo "# fail:$n: the second client not served: $second"; bad=$((bad + 1)) ;;
+			esac
+			[ "$st" -eq 143 ] || { echo "# fail:$n: status $st after SIGTERM"; bad=$((bad + 1)); }
+		fi
+		n=$((n + 1))
+	done
+	check "EGD --no-kernel: each of ${total:-?} allocations failing (start-up or a client's) gives one line, status 1 or the daemon serving on" \
+		[ "$bad" -eq 0 ]
+	check "EGD --no-kernel: $in_loop of them were a client's, each closing that connection only" \
+		[ "$in_loop" -ge 1 ] && [ "$in_loop" -eq "$per_client" ]
+else
+	skip "EGD --no-kernel: python3 not installed (the client)"
+fi
 
 done_testing

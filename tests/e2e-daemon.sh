@@ -2,7 +2,8 @@
 # e2e-daemon.sh - the daemon against the real kernel (root only): it starts,
 # names the kernel's pool, calls RNDADDENTROPY, keeps only CAP_SYS_ADMIN,
 # survives its own seccomp filter, logs statistics on SIGUSR1, and ends with
-# 143 on SIGTERM within a second.  Without root it must refuse to start.
+# 143 on SIGTERM within a second.  Without root it must refuse to start
+# (tests/e2e-noroot.sh checks that as any user, this script only as root).
 #
 # Under valgrind (HRNG_VALGRIND=1) the daemon cannot install its filter:
 # valgrind 3.19 does not implement seccomp(2) ("unhandled amd64-linux
@@ -82,10 +83,16 @@ else
 	for t in /proc/$pid/task/*; do
 		grep -q "^Seccomp:.*2$" "$t/status" || fail "thread $(basename "$t") has no filter"
 	done
-	# Still alive and injecting after its filter went in: two more injections.
+	# Still alive and injecting after its filter went in: two more
+	# injections.  With -T 1 they come a second apart; up to 20 s is
+	# allowed for them (polled), since a loaded machine may delay the
+	# daemon and what is checked here is that it goes on, not its pace.
 	n0=$(grep -c "RNDADDENTROPY:" log.txt)
-	sleep 2.2
-	n1=$(grep -c "RNDADDENTROPY:" log.txt)
+	i=0 n1=$n0
+	while [ "$n1" -lt $((n0 + 2)) ] && [ $i -lt 200 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+		n1=$(grep -c "RNDADDENTROPY:" log.txt)
+	done
 	check "survives its own seccomp filter (injections $n0 -> $n1)" [ "$n1" -ge $((n0 + 2)) ]
 	check "still running" kill -0 "$pid"
 	kill -USR1 "$pid"
@@ -421,23 +428,25 @@ elif command -v setpriv >/dev/null 2>&1 && command -v prlimit >/dev/null 2>&1; t
 	lane=0 wrong=""
 	for u in 2 3 4 5 6 7 8 9 10; do
 		rm -f nproc/egd.sock
-		timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
 			prlimit --nproc=$u -- "$HRNG" -F -t 2 --no-kernel \
 			--egd=unix:"$ndir/egd.sock" 2>nproc.err &
 		tpid=$!
-		# A run that got every thread it needs serves; stop it.
-		i=0; while kill -0 "$tpid" 2>/dev/null && [ ! -S nproc/egd.sock ] && [ $i -lt 100 ]; do
+		# A run that got every thread it needs serves, and says so; stop
+		# it.  (Not the socket file: it is made before the threads
+		# start, so on a loaded machine a run may still fail after it.)
+		# Up to 60 s: at load 8 on 2 cores a start took 5 to over 20 s
+		# now and then, against 0.3 s usually.
+		i=0; while kill -0 "$tpid" 2>/dev/null && ! grep -q "serving EGD only" nproc.err &&
+			[ $i -lt 600 ]; do
 			sleep 0.1; i=$((i + 1)); done
 		served=0
-		[ -S nproc/egd.sock ] && served=1 && kill -TERM "$tpid" 2>/dev/null
+		grep -q "serving EGD only" nproc.err && served=1 && kill -TERM "$tpid" 2>/dev/null
 		wait "$tpid"
 		st=$?
-		grep -v "cannot lock output buffers" nproc.err >nproc.lines
-		# The socket can appear before the last thread is refused: a
-		# run that ends 1 is a refusal whether or not it was listening.
-		if [ "$served" -eq 1 ] && [ "$st" -eq 143 ]; then
-			:
-		else
+		grep -v "cannot lock output buffers\|serving EGD only\|stopped by signal" nproc.err >nproc.lines
+		[ "$served" -eq 0 ] || [ "$st" -eq 143 ] || wrong="$wrong u=$u:served,$st"
+		if [ "$served" -eq 0 ]; then
 			if [ "$st" -ne 1 ] || [ "$(wc -l <nproc.lines)" -ne 1 ] ||
 			   ! grep -q "thread" nproc.lines ||
 			   grep -q "RNDADDENTROPY\|noise source" nproc.lines; then

@@ -14,6 +14,18 @@ pid=""
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 99
 client() { timeout 30 python3 "$client_py" "$@"; }
+# fds_settle PID TEST N: up to 10 s for PID's open descriptors to satisfy
+# [ count TEST N ] (a client's close reaches the daemon's loop a turn
+# later, later still on a loaded machine); the last count is in $nfds.
+fds_settle() {
+	i=0
+	while :; do
+		nfds=$(ls /proc/$1/fd | wc -l)
+		[ "$nfds" "$2" "$3" ] && return 0
+		[ $i -lt 100 ] || return 1
+		sleep 0.1; i=$((i + 1))
+	done
+}
 
 # Unprivileged where we can: as nobody when root, else as ourselves.
 # (a command prefix, not a function: $! must be the daemon itself)
@@ -66,12 +78,17 @@ client "$work/egd.sock" read 64 >flood.txt
 check "after 1000 dropped connections: still serving" grep -q "^read 64 " flood.txt
 rss1=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
 check "after 1000 dropped connections: RSS bounded ($rss0 -> $rss1 KiB)" [ "$rss1" -lt $((rss0 + 2048)) ]
-check "after 1000 dropped connections: no descriptor left open" \
-	sh -c "[ \$(ls /proc/$pid/fd | wc -l) -lt 16 ]"
+fds_settle "$pid" -lt 16
+check "after 1000 dropped connections: no descriptor left open ($nfds open)" [ "$nfds" -lt 16 ]
 # Slow readers: 16 clients ask for 1 MB each, then read a byte every
 # 100 ms for 3 s, so the daemon's socket buffers and queues for them fill.
 # The policy (doc/egd.md): they are kept, cost at most their queue, and a
-# good client is still served promptly.
+# good client is still served promptly: most of its waits are short (a
+# server that waited on a slow reader would make them last until that
+# reader drained its socket buffer, a byte every 100 ms), and none is
+# long.  The worst is not held to the 3.2 ms it takes on an idle machine:
+# on a loaded one (load 8 to 9 on 2 cores) a single wait of over 250 ms
+# came from the scheduler alone.
 fds0=$(ls /proc/$pid/fd | wc -l)
 python3 - "$work/egd.sock" "$pid" >slow.txt <<'PY'
 import os, socket, sys, time
@@ -93,30 +110,34 @@ slow = [conn() for _ in range(16)]
 for s in slow:
     s.sendall(b"\x02\xff" * 4096)
 good = conn()
-worst, n, t0, nxt = 0.0, 0, time.monotonic(), time.monotonic()
+waits, t0, nxt = [], time.monotonic(), time.monotonic()
 while time.monotonic() - t0 < 3:
     t = time.monotonic()
     good.sendall(b"\x02\x40")
     recvn(good, 64)
-    worst, n = max(worst, time.monotonic() - t), n + 1
+    waits.append(time.monotonic() - t)
     if time.monotonic() >= nxt:
         nxt += 0.1
         for s in slow:
             recvn(s, 1)
 rss = [l.split()[1] for l in open("/proc/%s/status" % pid) if l.startswith("VmRSS")][0]
-print("good %d worst_ms %.1f fds %d rss %s" % (n, worst * 1000,
+waits.sort()
+print("good %d median_ms %.1f worst_ms %.1f fds %d rss %s" % (len(waits),
+      waits[len(waits) // 2] * 1000, waits[-1] * 1000,
       len(os.listdir("/proc/%s/fd" % pid)), rss))
 PY
-read -r _ ngood _ worst _ fds_slow _ rss_slow <slow.txt
-check "slow readers: a good client served promptly ($ngood requests, worst ${worst:-?} ms)" \
-	awk -v w="${worst:-9999}" -v n="${ngood:-0}" 'BEGIN { exit !(w < 250 && n >= 20) }'
+read -r _ ngood _ median _ worst _ fds_slow _ rss_slow <slow.txt
+check "slow readers: a good client served promptly ($ngood requests, median ${median:-?} ms, worst ${worst:-?} ms)" \
+	awk -v m="${median:-9999}" -v w="${worst:-9999}" -v n="${ngood:-0}" \
+	'BEGIN { exit !(m < 50 && w < 2000 && n >= 20) }'
 check "slow readers: all 16 kept, nothing else open ($fds0 -> ${fds_slow:-?} descriptors)" \
 	[ "${fds_slow:-0}" -eq $((fds0 + 17)) ]
 check "slow readers: RSS bounded ($rss1 -> ${rss_slow:-?} KiB)" [ "${rss_slow:-999999}" -lt $((rss1 + 2048)) ]
 client "$work/egd.sock" read 64 >slowafter.txt
 check "after the slow readers left: still serving" grep -q "^read 64 " slowafter.txt
-check "after the slow readers left: their descriptors closed" \
-	sh -c "[ \$(ls /proc/$pid/fd | wc -l) -eq $fds0 ]"
+fds_settle "$pid" -eq "$fds0"
+check "after the slow readers left: their descriptors closed ($nfds open, $fds0 before)" \
+	[ "$nfds" -eq "$fds0" ]
 kill -USR1 "$pid"
 check "SIGUSR1: per-listener statistics with the protocol error" \
 	wait_for only.log "egd unix:$work/egd.sock: .* protocol errors"

@@ -105,4 +105,38 @@ else
 	skip "EGD-only daemon with a frozen timer: python3 not installed"
 fi
 
+# The seccomp allow-list answers a call outside it with EPERM, and the
+# daemon goes on (src/privs.c; a kill action would end it with SIGSYS).
+# HAVEGE_RNGD_MOCK_SECCOMP=probe makes an EGD-only daemon, once its filter
+# is in, try ioctl RNDRESEEDCRNG (not one of the two ioctls allowed) and
+# open /, and log what each got.  No privilege needed: the EGD-only daemon
+# loads the same filter.
+if under_valgrind; then
+	skip "seccomp probe: valgrind has no seccomp(2)"
+elif ldd "$HRNG" 2>/dev/null | grep -q libasan; then
+	skip "seccomp probe: AddressSanitizer cannot run under the seccomp filter"
+else
+	rm -f "$work/probe.sock"
+	HAVEGE_RNGD_MOCK_SECCOMP=probe "$HRNG" -F --no-kernel --egd=unix:"$work/probe.sock" 2>probe.err &
+	pid=$!
+	wait_for probe.err "seccomp probe: open"
+	check "seccomp probe: a daemon with its filter in" grep -q "^Seccomp:.*2$" /proc/$pid/status
+	check "seccomp probe: ioctl RNDRESEEDCRNG refused with EPERM, logged" \
+		grep -q "seccomp probe: ioctl RNDRESEEDCRNG: Operation not permitted" probe.err
+	check "seccomp probe: open refused with EPERM, logged" \
+		grep -q "seccomp probe: open /: Operation not permitted" probe.err
+	check "seccomp probe: the daemon is still running" kill -0 "$pid"
+	kill -USR1 "$pid" 2>/dev/null
+	check "seccomp probe: its loop goes on (SIGUSR1 statistics)" wait_for probe.err "statistics"
+	if command -v python3 >/dev/null 2>&1; then
+		timeout 10 python3 "$(cd "$top_srcdir" && pwd)/tests/egd/client.py" \
+			"$work/probe.sock" read 64 >probe.txt 2>&1
+		check "seccomp probe: still serving EGD" grep -q "^read 64 " probe.txt
+	else
+		skip "seccomp probe: still serving EGD: python3 not installed (the client)"
+	fi
+	kill -TERM "$pid" 2>/dev/null; wait "$pid"; st=$?
+	check "seccomp probe: SIGTERM, status 143 (not killed by SIGSYS: 159)" [ "$st" -eq 143 ]
+fi
+
 done_testing

@@ -38,6 +38,7 @@
 #include "egd.h"
 #include "log.h"
 #include "testutil.h"
+#include "secretspy.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- the source */
@@ -530,7 +531,15 @@ enum {
 					 * the socket buffers hold */
 	SLOW_PAUSE_MS = 100,
 	SLOW_RUN_MS = 2000,
-	PROMPT_MS = 250,                /* a good client's worst wait */
+	/* A good client's waits: the median is what shows that nobody waits
+	 * on a slow reader (a server that did would make every wait last
+	 * until that reader drained its socket buffer, a byte every
+	 * SLOW_PAUSE_MS); the worst only that no wait is long, since on a
+	 * loaded machine (load 8 to 9 on 2 cores) the scheduler alone gave
+	 * single waits of over 250 ms, against 3.2 ms on an idle one. */
+	PROMPT_MEDIAN_MS = 50,
+	PROMPT_WORST_MS = 2000,
+	GOOD_MAX = 1 << 16,             /* waits recorded, at most */
 };
 
 static void ask_a_lot(int fd)
@@ -568,17 +577,26 @@ static uint64_t good_request(int fd, uint8_t *rep)
 	return monotonic_ns() - t0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void test_slow_readers(void **state)
 {
 	enum { QUEUE = 4096 };
 	struct srv *v = srv_start(0, 0, SLOW + 1, QUEUE);
 	struct egd_listener_stats st;
 	uint8_t first[SLOW][255], rep[64];
-	uint64_t worst = 0, good = 0, t0, next;
+	uint64_t *waits = calloc(GOOD_MAX, sizeof(*waits));
+	uint64_t median, good = 0, t0, next;
 	int slow[SLOW], fd, i;
 	size_t got[SLOW] = { 0 };
 
 	(void)state;
+	assert_non_null(waits);
 	for (i = 0; i < SLOW; i++) {
 		slow[i] = client_unix(v->path);
 		ask_a_lot(slow[i]);
@@ -588,20 +606,26 @@ static void test_slow_readers(void **state)
 	while (monotonic_ns() - t0 < (uint64_t)SLOW_RUN_MS * 1000000) {
 		uint64_t dt = good_request(fd, rep);
 
-		worst = dt > worst ? dt : worst;
-		good++;
+		if (good < GOOD_MAX)
+			waits[good++] = dt;
 		if (monotonic_ns() < next)
 			continue;
 		next += (uint64_t)SLOW_PAUSE_MS * 1000000;
 		for (i = 0; i < SLOW; i++, got[i - 1]++)
 			recv_all(slow[i], first[i] + got[i], 1, 1);
 	}
-	print_message("slow readers: %llu good requests, the slowest %.1f ms; "
+	qsort(waits, good, sizeof(*waits), cmp_u64);
+	median = waits[good / 2];
+	print_message("slow readers: %llu good requests, median %.2f ms, the slowest %.1f ms; "
 		      "each slow reader took %zu bytes\n", (unsigned long long)good,
-		      worst / 1e6, got[0]);
+		      median / 1e6, waits[good - 1] / 1e6, got[0]);
 	srv_stop(v, &st);
 	close(fd);
-	assert_true(worst < (uint64_t)PROMPT_MS * 1000000);
+	assert_true(median < (uint64_t)PROMPT_MEDIAN_MS * 1000000);
+	assert_true(waits[good - 1] < (uint64_t)PROMPT_WORST_MS * 1000000);
+	free(waits);
+	/* A server waiting on the slow readers would answer one request per
+	 * SLOW_PAUSE_MS at best: 20 in the run. */
 	assert_true(good >= 100);
 	/* Kept, every one of them, with its queue full but never more. */
 	assert_int_equal(st.clients_now, SLOW + 1);
@@ -628,6 +652,59 @@ static void srv_resume(struct srv *v)
 
 	assert_int_equal(read(v->stop[0], &x, 1), 1);
 	assert_int_equal(pthread_create(&v->th, NULL, srv_loop, v), 0);
+}
+
+/* Bytes sent to a client do not stay in its output queue (doc/security.md):
+ * once the loop has sent two replies and is stopped (so the test reads
+ * our buffers without racing it), nothing of either is left in any of
+ * them, and that connection's queue is all zeros; every queue is marked
+ * MADV_DONTDUMP; and a queue still full of unsent bytes (a client that
+ * never reads) is wiped before it is unmapped. */
+static void test_queue_wiped(void **state)
+{
+	struct srv *v = srv_start(0, 0, 0, 0);
+	unsigned long dirty = spy_dirty_frees();
+	uint8_t rep[255], rep2[16], *p;
+	int fd = client_unix(v->path), hog = client_unix(v->path);
+	struct egd_listener_stats st;
+	unsigned i, queues = 0, full = 0, tries;
+	uint64_t served;
+	size_t off, n;
+
+	(void)state;
+	ask_a_lot(hog);
+	send_all(fd, "\x02\xff", 2);
+	recv_all(fd, rep, sizeof(rep), sizeof(rep));
+	send_all(fd, "\x02\x10", 2);
+	recv_all(fd, rep2, sizeof(rep2), sizeof(rep2));
+	/* Wait (up to 10 s) for the hog's socket buffer to fill, and so its
+	 * queue: the bytes served stop growing from one look to the next. */
+	for (tries = 0, served = 0;; tries++) {
+		srv_stop(v, &st);
+		if ((st.bytes_served == served && st.queue_peak == EGD_DEFAULT_QUEUE) ||
+		    tries == 1000)
+			break;
+		served = st.bytes_served;
+		srv_resume(v);
+		usleep(10000);
+	}
+	assert_int_equal(st.bytes_served, served);
+	for (off = 0; off + 16 <= sizeof(rep); off += 16)
+		assert_false(spy_holds(rep + off, 16));
+	assert_false(spy_holds(rep2, sizeof(rep2)));
+	for (i = 0; spy_live(i, &p, &n); i++) {
+		if (n != EGD_DEFAULT_QUEUE)
+			continue;
+		queues++;
+		assert_true(spy_dontdump(p));
+		full += !spy_zero(p, n);
+	}
+	assert_int_equal(queues, 2);
+	assert_int_equal(full, 1);              /* the hog's, and only it */
+	close(fd);
+	close(hog);
+	srv_free(v);
+	assert_int_equal(spy_dirty_frees(), dirty);
 }
 
 /* Slow readers that fill every slot: the next client is refused (closed
@@ -658,7 +735,7 @@ static void test_slow_readers_hold_slots(void **state)
 	/* The server sees this hang-up no later than the next connection. */
 	close(slow[0]);
 	fd = client_unix(v->path);
-	assert_true(good_request(fd, rep) < (uint64_t)PROMPT_MS * 1000000);
+	assert_true(good_request(fd, rep) < (uint64_t)PROMPT_WORST_MS * 1000000);
 	close(fd);
 	for (i = 1; i < MAX; i++)
 		close(slow[i]);
@@ -781,6 +858,14 @@ static void test_source_failure(void **state)
 
 /* ---------------------------------------------------------------- rate limit */
 
+/* The limiter never over-serves: what a client got by time t is at most
+ * its burst plus rate x t, exactly (tokens are counted in byte-ns, and the
+ * bucket, full at connect, holds at most the burst at t0).  Under-serving
+ * is only checked loosely: the client keeps requests outstanding, so the
+ * server always has work, but a server descheduled for longer than the
+ * burst lasts (62 ms here) loses tokens for good, and a loaded machine (or
+ * a sanitizer) does that; a limiter off by a unit (bits for bytes, us for
+ * ns) still falls far outside. */
 static void test_rate_limit(void **state)
 {
 	enum { RATE = 65536, BURST = 4096, OUTSTANDING = 8 };
@@ -807,7 +892,8 @@ static void test_rate_limit(void **state)
 	expect = BURST + (double)RATE * (double)(t - t0) / 1e9;
 	print_message("rate: %llu bytes in %.3f s, expected %.0f\n",
 		      (unsigned long long)got, (double)(t - t0) / 1e9, expect);
-	assert_true(got >= 0.9 * expect && got <= 1.1 * expect);
+	assert_true((double)got <= expect + 1);      /* + 1: the double's rounding */
+	assert_true(got >= 0.5 * expect);
 	close(fd);
 	srv_stop(v, NULL);
 	srv_free(v);
@@ -1225,6 +1311,7 @@ int main(void)
 		cmocka_unit_test(test_pid),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_many_clients),
+		cmocka_unit_test(test_queue_wiped),
 		cmocka_unit_test(test_never_reads),
 		cmocka_unit_test(test_slow_readers),
 		cmocka_unit_test(test_slow_readers_hold_slots),
