@@ -243,6 +243,33 @@ st=$?
 check "SIGTERM while opening a FIFO: status 143 ($st), nothing on stderr" \
 	sh -c "[ $st -eq 143 ] && [ \"\$(grep -vc '^==' err.txt)\" -eq 0 ]"
 
+# A stop signal taken during the start-up tests, before the FIFO is opened,
+# still ends the run: it used to be remembered only by an open() that it
+# could no longer interrupt, which then waited for a reader for ever.  The
+# signal is sent as soon as the handler is in place (SigCgt has SIGTERM,
+# bit 15), long before the start-up tests are done.
+mkfifo early.fifo
+"$HRNG" -n 1k -f early.fifo 2>err.txt &
+pid=$!
+i=0
+while [ $i -lt 3000 ]; do
+	cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$pid/status 2>/dev/null)
+	[ -n "$cgt" ] && [ $((0x${cgt#????????????} & 0x4000)) -ne 0 ] && break
+	sleep 0.01; i=$((i + 1))
+done
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"; wait "$pid"
+	fail "SIGTERM before the FIFO is opened: still waiting for a reader after 30 s"
+else
+	wait "$pid"
+	st=$?
+	check "SIGTERM before the FIFO is opened: status 143 ($st), nothing on stderr" \
+		sh -c "[ $st -eq 143 ] && [ \"\$(grep -vc '^==' err.txt)\" -eq 0 ]"
+fi
+
 # 18: the temporary file is on disk before it is renamed into place
 if under_valgrind; then
 	skip "fsync before rename: not traced under valgrind"
