@@ -239,6 +239,19 @@ for h in -h --help; do
 	rm -rf "$tmp/help"
 done
 
+# -h and the man page agree: every long option -h lists is documented
+# there (test_options checks that -h lists the whole table, with defaults).
+run "$tmp/help" -h
+names=$(sed -n 's/^ *\(-[A-Za-z], \)\{0,1\}--\([A-Za-z_-]*\).*/\2/p' "$tmp/err")
+undocumented=""
+for name in $names; do
+	grep -qF -- "\\-\\-$(printf '%s' "$name" | sed 's/-/\\-/g')" "$top_srcdir/doc/havege-rngd.8" ||
+		undocumented="$undocumented --$name"
+done
+check "-h lists $(echo $names | wc -w) long options, each in havege-rngd(8)${undocumented:+; not:$undocumented}" \
+	sh -c '[ -n "$1" ] && [ -z "$2" ]' _ "$names" "$undocumented"
+rm -rf "$tmp/help"
+
 # -V and --version: a version line on stdout, exit 0, no file.
 version=""
 if [ -n "${top_builddir:-}" ] && [ -f "$top_builddir/config.h" ]; then
