@@ -99,12 +99,16 @@ static int sink_open_direct(struct sink *s, const struct stat *seen,
 {
 	struct stat st;
 
-	do
-		s->fd = open(s->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	while (s->fd < 0 && errno == EINTR && !*stop);
-	if (s->fd < 0) {
-		if (errno == EINTR)
+	/* A stop that came earlier (during the start-up tests, say) would
+	 * not interrupt the open: without a reader it would never return. */
+	for (;;) {
+		if (*stop)
 			return -2;
+		s->fd = open(s->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (s->fd >= 0 || errno != EINTR)
+			break;
+	}
+	if (s->fd < 0) {
 		log_err("cannot open %s", s->path);
 		return -1;
 	}

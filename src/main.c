@@ -194,6 +194,9 @@ static int run_raw(const struct options *o, const struct cache_geom *geom)
 
 		if (log_verbose(VERB_SUMMARY))
 			assess_log_noise(&rc.n);
+#ifdef HRNG_MOCK_TIMER
+		timer_mock_started();
+#endif
 		st = filesink_run(&src, &fo, &stop_signal);
 	}
 	noise_free(&rc.n);

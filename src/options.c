@@ -7,7 +7,8 @@
  *                      naming the option and the value on error.
  *   opt_run_mode(), opt_file_bytes(), opt_raw_samples(), opt_file_path()
  *                      what a parsed command line asks for.
- *   opt_usage()        the help text, generated from the option table.
+ *   opt_usage()        the help text, generated from the option table;
+ *   opt_long_name()    the table's long names, one by one, for the tests.
  *   opt_parse_size()   the -n size grammar on its own.
  *
  * haveged reads every number with atoi(), so "-b 12x" silently means 12
@@ -181,6 +182,10 @@ struct opt_row {
 	size_t field;           /* offsetof(struct options, ...) */
 	size_t given;           /* a bool set when seen, or NO_FIELD */
 	const char *help;
+	/* For -h: the default and the range or form of a value, where
+	 * min..max and the field's default do not say it (NULL: generated
+	 * for parse_unsigned and parse_verbose; flags have none). */
+	const char *range;
 };
 
 static int fail(struct value_ctx *v, const char *fmt, ...)
@@ -380,65 +385,69 @@ static int parse_name(const struct opt_row *row, const char *arg, struct value_c
 static const struct opt_row opt_table[] = {
 	/* short, long, value, parser, min, max, field, given, help */
 	{ 'b', "buffer", "N", parse_unsigned, 1, OPT_BUFFER_MAX, F(buffer), NO_FIELD,
-	  "buffer in 1024-word units" },
+	  "buffer in 1024-word units", NULL },
 	{ 'c', "command", "CMD", parse_command, 0, 0, F(command), NO_FIELD,
-	  "close | root=DIR: not supported" },
+	  "close | root=DIR: not supported", "(default none)" },
 	{ 'C', "no-command", NULL, parse_flag, 0, 0, F(no_command), NO_FIELD,
-	  "open no command socket (there is none)" },
+	  "open no command socket (there is none)", NULL },
 	{ 'd', "data", "KB", parse_unsigned, 0, OPT_CACHE_MAX_KB, F(data_kb), NO_FIELD,
-	  "L1 data cache KB, 0 detects" },
+	  "L1 data cache KB, 0 detects", NULL },
 	{ 'e', "once", NULL, parse_flag, 0, 0, F(once), NO_FIELD,
-	  "refill the kernel pool once, then exit" },
+	  "refill the kernel pool once, then exit", NULL },
 	{ 'f', "file", "PATH", parse_path, 0, 0, F(file), NO_FIELD,
-	  "file mode output (default " OPT_FILE_DEFAULT "), - = stdout" },
+	  "file mode output, - = stdout", "(default " OPT_FILE_DEFAULT ")" },
 	{ 'F', "Foreground", NULL, parse_flag, 0, 0, F(foreground), NO_FIELD,
-	  "do not fork; messages to stderr" },
+	  "do not fork; messages to stderr", NULL },
 	{ 'h', "help", NULL, parse_flag, 0, 0, F(help), NO_FIELD,
-	  "this text, then exit 1" },
+	  "this text, then exit 1", NULL },
 	{ 'i', "inst", "KB", parse_unsigned, 0, OPT_CACHE_MAX_KB, F(inst_kb), NO_FIELD,
-	  "L1 code cache KB, 0 detects" },
+	  "L1 code cache KB, 0 detects", NULL },
 	{ 'n', "number", "SIZE", parse_size, 0, 0, F(number), F(number_set),
-	  "file mode: SIZE bytes, 0 = unlimited to stdout" },
+	  "file mode: SIZE bytes, 0 = unlimited to stdout",
+	  "(default none, no file mode; 0..16t)" },
 	{ 'o', "onlinetest", "SPEC", parse_testspec, 0, 0, F(onlinetest), NO_FIELD,
-	  "AIS-31 tests (default " TESTSPEC_DAEMON_DEFAULT ", file mode "
-	  TESTSPEC_FILE_DEFAULT ")" },
+	  "AIS-31 online tests, in haveged's notation",
+	  "(default " TESTSPEC_DAEMON_DEFAULT ", file mode " TESTSPEC_FILE_DEFAULT ")" },
 	{ 'p', "pidfile", "PATH", parse_path, 0, 0, F(pidfile), NO_FIELD,
-	  "pid file (default " OPT_PIDFILE_DEFAULT ")" },
+	  "pid file", "(default " OPT_PIDFILE_DEFAULT ")" },
 	{ 'r', "run", "N", parse_unsigned, 0, OPT_RUN_MAX, F(run), NO_FIELD,
-	  "0 daemon, 1 info, >1 write N KiB" },
+	  "0 daemon, 1 info, >1 write N KiB", NULL },
 	{ 't', "threads", "N", parse_unsigned, 1, OPT_THREADS_MAX, F(threads), NO_FIELD,
-	  "collector threads" },
+	  "collector threads", NULL },
 	{ 'T', "time_interval", "SECONDS", parse_unsigned, 0, OPT_INTERVAL_MAX,
-	  F(interval), NO_FIELD, "periodic refill, 0 = none" },
+	  F(interval), NO_FIELD, "periodic refill, 0 = none", NULL },
 	{ 'v', "verbose", "MASK", parse_verbose, 0, OPT_VERBOSE_ALL, F(verbose), NO_FIELD,
-	  "log bitmask, -1 = all bits" },
+	  "log bitmask, -1 = all bits", NULL },
 	{ 'V', "version", NULL, parse_flag, 0, 0, F(version), NO_FIELD,
-	  "print the version, then exit 0" },
+	  "print the version, then exit 0", NULL },
 	{ 'w', "write", "BITS", parse_unsigned, 0, OPT_WRITE_MAX, F(write_bits), F(write_set),
-	  "wakeup threshold, 0 = leave" },
+	  "wakeup threshold, 0 = leave", NULL },
 	{ LONG_RAW_SAMPLES, "raw-samples", "FILE", parse_path, 0, 0, F(raw_samples), NO_FIELD,
-	  "raw timer samples, -n of them (default 1000000)" },
+	  "raw timer samples, -n of them, - = stdout",
+	  "(default none; -n default 1000000)" },
 	{ LONG_PROGRESS, "progress", NULL, parse_flag, 0, 0, F(progress), NO_FIELD,
-	  "progress on stderr in file modes" },
+	  "progress on stderr in file modes", NULL },
 	{ LONG_CREDIT, "credit", "BITS", parse_unsigned, 0, OPT_CREDIT_MAX, F(credit), NO_FIELD,
-	  "bits credited per byte given to the kernel" },
+	  "bits credited per byte given to the kernel", NULL },
 	{ LONG_EGD, "egd", "LISTEN", parse_egd, 0, 0, F(egd), NO_FIELD,
-	  "EGD socket: unix:PATH or tcp:[HOST:]PORT; repeat for more" },
+	  "EGD listener: unix:PATH or tcp:[HOST:]PORT",
+	  "(default none; repeat for more, at most 8)" },
 	{ LONG_EGD_RATE, "egd-rate", "BYTES[/BURST]", parse_rate, 0, 0, F(egd_rate), NO_FIELD,
-	  "per EGD client, bytes/s (default unlimited)" },
+	  "per EGD client, bytes/s; burst default 1 s worth",
+	  "(default 0 = unlimited; at most 1000000000 each)" },
 	{ LONG_EGD_CLIENTS, "egd-clients", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
-	  F(egd_clients), NO_FIELD, "most EGD clients at once, over all listeners" },
+	  F(egd_clients), NO_FIELD, "most EGD clients at once, over all listeners", NULL },
 	{ LONG_EGD_MODE, "egd-mode", "OCTAL", parse_octal, 0, 0777, F(egd_mode), NO_FIELD,
-	  "mode of EGD UNIX sockets (default 0600)" },
+	  "mode of EGD UNIX sockets", "(default 0600; 0..0777)" },
 	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
-	  "group of EGD UNIX sockets (e.g. libvirt-qemu)" },
+	  "group of EGD UNIX sockets (e.g. libvirt-qemu)", "(default the daemon's own)" },
 	{ LONG_EGD_PER_UID, "egd-per-uid", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
-	  F(egd_per_uid), NO_FIELD, "most EGD UNIX clients of one non-root user "
-	  "(default half of --egd-clients)" },
+	  F(egd_per_uid), NO_FIELD, "most EGD UNIX clients of one non-root user",
+	  "(default half of --egd-clients; 1..1024)" },
 	{ LONG_ASSESS, "assess", NULL, parse_flag, 0, 0, F(assess), NO_FIELD,
-	  "measure the noise at every rung of the ladder, then exit" },
+	  "measure the noise at every rung of the ladder, then exit", NULL },
 	{ LONG_NO_KERNEL, "no-kernel", NULL, parse_flag, 0, 0, F(no_kernel), NO_FIELD,
-	  "serve EGD only; feed nothing to the kernel" },
+	  "serve EGD only; feed nothing to the kernel", NULL },
 };
 
 #undef F
@@ -725,8 +734,13 @@ static void usage_row(FILE *f, const struct opt_row *r, struct options *d)
 		 has_short ? '-' : ' ', has_short ? r->val : ' ',
 		 has_short ? ',' : ' ',
 		 r->name, r->metavar ? "=" : "", r->metavar ? r->metavar : "");
-	if (r->max && r->parse == parse_unsigned)
+	if (r->range)
+		snprintf(range, sizeof(range), "%s", r->range);
+	else if (r->max && r->parse == parse_unsigned)
 		snprintf(range, sizeof(range), "(default %u; %u..%u)",
+			 *FIELD(d, r, unsigned), r->min, r->max);
+	else if (r->parse == parse_verbose)
+		snprintf(range, sizeof(range), "(default %u; %u..%u, or -1)",
 			 *FIELD(d, r, unsigned), r->min, r->max);
 	len = fprintf(f, "  %-*s %s", USAGE_LEFT, left, r->help);
 	if (!range[0])
@@ -735,6 +749,11 @@ static void usage_row(FILE *f, const struct opt_row *r, struct options *d)
 		fprintf(f, " %s\n", range);
 	else
 		fprintf(f, "\n  %-*s %s\n", USAGE_LEFT, "", range);
+}
+
+const char *opt_long_name(size_t i)
+{
+	return i < OPT_ROWS ? opt_table[i].name : NULL;
 }
 
 void opt_usage(FILE *f)
@@ -748,7 +767,8 @@ void opt_usage(FILE *f)
 	      "(-n, -r > 1), or raw timer samples (--raw-samples).\n\n", f);
 	for (size_t i = 0; i < OPT_ROWS; i++)
 		usage_row(f, &opt_table[i], &d);
-	fputs("\nSIZE: digits with an optional fraction and one k/m/g/t suffix\n"
+	fputs("\nOptions without a value are off unless given.\n"
+	      "SIZE: digits with an optional fraction and one k/m/g/t suffix\n"
 	      "(either case, each x1024), e.g. 1.5M; at most 16t.\n"
 	      "See havege-rngd(8).\n", f);
 }

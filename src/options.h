@@ -108,6 +108,9 @@ uint64_t opt_raw_samples(const struct options *o);
 const char *opt_file_path(const struct options *o);
 /* Every option with its default and range. */
 void opt_usage(FILE *stream);
+/* The long name of the i-th option of the table, NULL past the last (for
+ * the tests: every one must be in the usage). */
+const char *opt_long_name(size_t i);
 
 /* Parse a size: digits with an optional fraction and one k/m/g/t suffix
  * (either case, each a further x1024); a fraction of a byte is dropped.

@@ -237,7 +237,8 @@ int timer_mock_set(const char *spec)
 }
 
 /* HAVEGE_RNGD_MOCK_TIMER_LATER: a mock that takes over once a generator
- * has passed its start-up tests, however many reads they took. */
+ * has passed its start-up tests (or --raw-samples its calibration),
+ * however many reads they took. */
 void timer_mock_started(void)
 {
 	const char *later = getenv("HAVEGE_RNGD_MOCK_TIMER_LATER");

@@ -57,7 +57,8 @@ static inline uint64_t timer_now(void)
 }
 /* Returns 0, or -1 if spec is not one of the forms above. */
 int timer_mock_set(const char *spec);
-/* Called by gen_new() once start-up passed: applies the environment
+/* Called by gen_new() once start-up passed, and by --raw-samples once
+ * calibration did: applies the environment
  * variable HAVEGE_RNGD_MOCK_TIMER_LATER, if set (the timer goes bad after
  * start-up, whatever the number of reads calibration took). */
 void timer_mock_started(void);

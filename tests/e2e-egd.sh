@@ -213,4 +213,106 @@ else
 	skip "not root: no kernel feed"
 fi
 
+# --- SIGHUP stops the daemon: 129, as haveged (there is no reload); the
+# socket file is removed as on SIGTERM
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/hup.sock" 2>hup.log &
+pid=$!
+check "SIGHUP: the daemon is serving" wait_for hup.log "serving EGD only"
+kill -HUP "$pid"; wait "$pid"; st=$?; pid=""
+check "SIGHUP: status 129" [ "$st" -eq 129 ]
+check "SIGHUP: socket file removed" [ ! -e "$work/hup.sock" ]
+
+# --- --egd-clients=2: two clients held open and served, a third accepted
+# and closed at once (and counted); once one leaves, a newcomer is served.
+# (--egd-per-uid=2: the clients share a uid, whose default share is 1.)
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/max.sock" --egd-clients=2 --egd-per-uid=2 \
+	2>max.log &
+pid=$!
+check "--egd-clients=2: serving" wait_for max.log "serving EGD only"
+python3 - "$work/max.sock" >max.txt <<'PY'
+import socket, sys, time
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.settimeout(10)
+    return s
+def served(s):
+    """0x04 answered: the daemon holds this client; closed: it did not."""
+    try:
+        s.sendall(b"\x04")
+        n = s.recv(1)
+        return bool(n) and len(s.recv(n[0])) > 0
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+a, b = conn(), conn()
+print("first two", "served" if served(a) and served(b) else "not served")
+print("third", "served" if served(conn()) else "closed")
+a.close()
+deadline = time.monotonic() + 10   # until the daemon has seen a go
+while True:
+    ok = served(conn())
+    if ok or time.monotonic() > deadline:
+        break
+    time.sleep(0.05)
+print("after one left", "served" if ok else "closed")
+PY
+check "--egd-clients=2: two clients served at once" grep -qx "first two served" max.txt
+check "--egd-clients=2: a third is closed at once" grep -qx "third closed" max.txt
+check "--egd-clients=2: after one leaves, a newcomer is served" grep -qx "after one left served" max.txt
+kill -USR1 "$pid"
+check "--egd-clients=2: the refusal counted" wait_for max.log "egd unix:$work/max.sock: .*[1-9][0-9]* refused"
+kill -TERM "$pid"; wait "$pid"; pid=""
+
+# --- --egd-rate=1000/100: a new client may take the 100-byte burst at
+# once, and no more; after it, 1000 bytes/s at most.  Only the lower bound
+# on the time is checked (the limiter never over-serves): a slow machine
+# can make the reads slower, never faster.
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/rl.sock" --egd-rate=1000/100 2>rl.log &
+pid=$!
+check "--egd-rate=1000/100: serving" wait_for rl.log "serving EGD only"
+t0=$(date +%s%N)
+client "$work/rl.sock" nb 255 read 255 read 255 >rl.txt
+t1=$(date +%s%N)
+check "--egd-rate=1000/100: 0x01 255 gives the 100-byte burst" grep -qx "nb 100" rl.txt
+check "--egd-rate=1000/100: the blocking reads are served in full" \
+	sh -c '[ "$(grep -c "^read 255 " rl.txt)" -eq 2 ]'
+# 610 bytes with 100 at once: at least 0.51 s at 1000 bytes/s
+check "--egd-rate=1000/100: 610 bytes took at least 510 ms ($(( (t1 - t0) / 1000000 )) ms)" \
+	[ $(( (t1 - t0) / 1000000 )) -ge 510 ]
+kill -TERM "$pid"; wait "$pid"; pid=""
+
+# --- --egd-group: the socket file's group, by name (root only: only root
+# may give a file to a group it is not in).  An unknown group is one line,
+# status 1, and no socket.
+if [ "$(id -u)" -eq 0 ] && getent group nogroup >/dev/null 2>&1; then
+	"$HRNG" -F --no-kernel --egd=unix:"$work/grp.sock" --egd-group=nogroup --egd-mode=0660 \
+		2>grp.log &
+	pid=$!
+	check "--egd-group=nogroup: serving" wait_for grp.log "serving EGD only"
+	check "--egd-group=nogroup: the socket's group ($(stat -c %G "$work/grp.sock" 2>&1))" \
+		sh -c "[ \"\$(stat -c %G '$work/grp.sock')\" = nogroup ] && [ \"\$(stat -c %a '$work/grp.sock')\" = 660 ]"
+	kill -TERM "$pid"; wait "$pid"; pid=""
+else
+	skip "--egd-group: needs root and a 'nogroup' group"
+	skip "--egd-group: needs root and a 'nogroup' group"
+fi
+$asuser "$HRNG" -F --no-kernel --egd=unix:"$work/nogrp.sock" --egd-group=no-such-group-here \
+	2>nogrp.log
+st=$?
+check "--egd-group=no-such-group-here: status 1, one line naming it" \
+	sh -c "[ $st -eq 1 ] && [ \"\$(wc -l <nogrp.log)\" -eq 1 ] && grep -q \"no group 'no-such-group-here'\" nogrp.log"
+check "--egd-group=no-such-group-here: no socket" [ ! -e "$work/nogrp.sock" ]
+
+# --- --once with --egd: one refill of the kernel's pool, then status 0;
+# the EGD listener is ignored, never opened (root: --once feeds the kernel)
+if [ "$(id -u)" -eq 0 ]; then
+	"$HRNG" --once --egd=unix:"$work/once.sock" 2>once.log
+	st=$?
+	check "--once --egd: status 0" [ "$st" -eq 0 ]
+	check "--once --egd: no socket created" [ ! -e "$work/once.sock" ]
+else
+	skip "--once --egd: needs root to feed the kernel"
+	skip "--once --egd: needs root to feed the kernel"
+fi
+
 done_testing

@@ -37,17 +37,25 @@ rm -f sample
 "$HRNG" -r 3
 check "-r 3 writes 3 KiB to ./sample" [ "$(size_of sample)" = 3072 ]
 
-# stdout: -f - and -n 0
+# stdout: -f - and -n 0.  Each unlimited run has a file size limit (a
+# pipe has none): were -n 0 to write a file after all, it would stop at
+# 1 MiB with SIGXFSZ instead of filling the disk while head waits.
+unlimited() { (ulimit -f 2048; exec "$HRNG" -n 0 "$@"); }
 "$HRNG" -n 4097 -f - >stdout.bin
 check "-f -: exactly 4097 bytes on stdout" [ "$(size_of stdout.bin)" = 4097 ]
-n=$("$HRNG" -n 0 | head -c 100000 | wc -c | tr -d ' ')
+n=$(unlimited | head -c 100000 | wc -c | tr -d ' ')
 check "-n 0: unlimited output to stdout" [ "$n" = 100000 ]
+# the man page: -n 0 "always writes to standard output whatever -f says"
+n=$(unlimited -f notme.bin | head -c 100000 | wc -c | tr -d ' ')
+check "-n 0 -f FILE: unlimited output to stdout all the same" [ "$n" = 100000 ]
+check "-n 0 -f FILE: FILE not created, no temporary file" \
+	sh -c '[ ! -e notme.bin ] && [ -z "$(ls -A | grep havege-rngd)" ]'
 
 # a closed pipe ends the run quietly with status 0
-"$HRNG" -n 0 2>err.txt | head -c 10 >/dev/null
+unlimited 2>err.txt | head -c 10 >/dev/null
 st=$?
 check "closed pipe: status 0 (pipeline status is head's)" [ "$st" -eq 0 ]
-( "$HRNG" -n 0 2>err.txt; echo $? >status.txt ) | head -c 10 >/dev/null
+( unlimited 2>err.txt; echo $? >status.txt ) | head -c 10 >/dev/null
 check "closed pipe: havege-rngd exits 0" [ "$(cat status.txt)" = 0 ]
 check "closed pipe: nothing on stderr" [ ! -s err.txt ]
 
@@ -55,8 +63,8 @@ check "closed pipe: nothing on stderr" [ ! -s err.txt ]
 "$HRNG" -n 4096 -f a.bin && "$HRNG" -n 4096 -f b.bin
 check "two runs give different output" sh -c '! cmp -s a.bin b.bin'
 
-# SIGTERM and SIGINT stop a long run: 128 + signal, no output file
-for sig in TERM INT; do
+# SIGTERM, SIGINT and SIGHUP stop a long run: 128 + signal, no output file
+for sig in TERM INT HUP; do
 	rm -f big.bin
 	"$HRNG" -n 16t -f big.bin &
 	pid=$!
@@ -66,7 +74,7 @@ for sig in TERM INT; do
 	wait "$pid"
 	st=$?
 	t1=$(date +%s%N)
-	want=143; [ "$sig" = INT ] && want=130
+	case $sig in TERM) want=143 ;; INT) want=130 ;; HUP) want=129 ;; esac
 	check "SIG$sig: status $want" [ "$st" -eq "$want" ]
 	check_timing "SIG$sig: stopped within 1 s (took $(( (t1 - t0) / 1000000 )) ms)" [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
 	check "SIG$sig: no partial file" [ ! -e big.bin ]
@@ -121,6 +129,24 @@ check "--raw-samples=- writes to stdout" [ "$(size_of raw2.bin)" = 300 ]
 check "no --progress, stderr not a terminal: stderr empty" [ ! -s err.txt ]
 "$HRNG" -n 2m -f p.bin --progress 2>err.txt
 check "--progress: a progress line with bytes and rate" grep -q "of 2.0 MiB, .* MB/s" err.txt
+check "--progress, stderr not a terminal: whole lines, no carriage return" \
+	sh -c "! grep -q \"\$(printf '\\r')\" err.txt"
+# on a terminal (script(1) gives one), progress without being asked: one
+# line updated in place with carriage returns, ended by a newline
+if command -v script >/dev/null 2>&1; then
+	rm -f tty.bin
+	script -qec "'$HRNG' -n 2m -f tty.bin" /dev/null </dev/null >tty.txt 2>&1
+	st=$?
+	check "on a terminal: status 0, 2 MiB written" \
+		sh -c "[ $st -eq 0 ] && [ \"\$(wc -c <tty.bin | tr -d ' ')\" = 2097152 ]"
+	cr=$(printf '\r')
+	check "on a terminal, no --progress: the line updated in place (\\r), then ended" \
+		sh -c "grep -q \"^${cr}havege-rngd: .* of 2.0 MiB, .* MB/s\" tty.txt &&
+			[ \"\$(tail -c 2 tty.txt | od -An -c | tr -d ' ')\" = '\\r\\n' ]"
+else
+	skip "script(1) not installed: no terminal to test progress on"
+	skip "script(1) not installed: no terminal to test progress on"
+fi
 
 # -t 2 writes the same exact sizes (one writer thread per lane, each at
 # offsets it claims): no gap left unwritten
@@ -216,6 +242,33 @@ wait "$pid"
 st=$?
 check "SIGTERM while opening a FIFO: status 143 ($st), nothing on stderr" \
 	sh -c "[ $st -eq 143 ] && [ \"\$(grep -vc '^==' err.txt)\" -eq 0 ]"
+
+# A stop signal taken during the start-up tests, before the FIFO is opened,
+# still ends the run: it used to be remembered only by an open() that it
+# could no longer interrupt, which then waited for a reader for ever.  The
+# signal is sent as soon as the handler is in place (SigCgt has SIGTERM,
+# bit 15), long before the start-up tests are done.
+mkfifo early.fifo
+"$HRNG" -n 1k -f early.fifo 2>err.txt &
+pid=$!
+i=0
+while [ $i -lt 3000 ]; do
+	cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$pid/status 2>/dev/null)
+	[ -n "$cgt" ] && [ $((0x${cgt#????????????} & 0x4000)) -ne 0 ] && break
+	sleep 0.01; i=$((i + 1))
+done
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"; wait "$pid"
+	fail "SIGTERM before the FIFO is opened: still waiting for a reader after 30 s"
+else
+	wait "$pid"
+	st=$?
+	check "SIGTERM before the FIFO is opened: status 143 ($st), nothing on stderr" \
+		sh -c "[ $st -eq 143 ] && [ \"\$(grep -vc '^==' err.txt)\" -eq 0 ]"
+fi
 
 # 18: the temporary file is on disk before it is renamed into place
 if under_valgrind; then

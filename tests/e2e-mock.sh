@@ -139,4 +139,40 @@ else
 	check "seccomp probe: SIGTERM, status 143 (not killed by SIGSYS: 159)" [ "$st" -eq 143 ]
 fi
 
+# --raw-samples writes the samples themselves: the timer replays deltas
+# 30, 70, 150 once calibration has passed, so each byte is the sum of
+# `stride` consecutive deltas of that cycle divided by the granularity,
+# low 8 bits (noise.h), both read back from -v 1.  After the first sample
+# (whose first delta spans the switch of timers) every byte is predicted;
+# zeros, conditioned bytes or the real timer's samples are not.
+printf '\036\106\226' >cycle.bin
+HAVEGE_RNGD_MOCK_TIMER_LATER=replay:cycle.bin "$HRNG" -v 1 --raw-samples=raw.bin -n 4096 2>raw.err
+st=$?
+check "raw samples, replayed timer: status 0, 4096 bytes" \
+	sh -c "[ $st -eq 0 ] && [ \"\$(wc -c <raw.bin | tr -d ' ')\" = 4096 ]"
+shape=$(sed -n 's/.*noise: granularity \([0-9]*\) ticks;.* \([0-9]*\) steps\{0,1\} per sample.*/\1 \2/p' raw.err)
+check "raw samples: -v 1 names the granularity and stride" [ -n "$shape" ]
+od -An -v -tu1 raw.bin | tr -s ' ' '\n' | sed '/^$/d' >raw.txt
+check "raw samples are the replayed cycle, summed over the stride and divided by the granularity" \
+	awk -v shape="$shape" '
+	BEGIN { split(shape, f, " "); g = f[1]; s = f[2]; d[0] = 30; d[1] = 70; d[2] = 150
+		if (g < 1 || s < 1) exit 1
+		for (j = 0; j < 3; j++) {         # a sample starting at delta j of the cycle
+			sum = 0
+			for (i = 0; i < s; i++) sum += d[(j + i) % 3]
+			e[j] = int(sum / g) % 256
+		} }
+	NR > 1 { b[NR] = $1 }
+	END {
+		if (NR != 4096) exit 1
+		for (j = 0; j < 3; j++) {         # the phase of sample 2 is not pinned
+			ok = 1
+			for (k = 2; k <= NR && ok; k++)
+				ok = b[k] == e[(j + (k - 2) * s) % 3]
+			if (ok) exit 0
+		}
+		exit 1
+	}' raw.txt
+rm -f raw.bin raw.txt raw.err cycle.bin
+
 done_testing

@@ -136,8 +136,30 @@ done <<'EOF'
 --raw-samples ''|--raw-samples=
 --egd-rate '2g'|--egd-rate=2g
 --egd-rate '4k/2g'|--egd-rate 4k/2g
+--egd-rate '1000000001'|--egd-rate 1000000001
+--egd-rate '4k/0'|--egd-rate=4k/0
+--egd-rate 'x' BYTES[/BURST]|--egd-rate=x
+--egd-rate missing|--egd-rate
 --egd-per-uid '0'|--egd-per-uid=0
 --egd-per-uid '1025'|--egd-per-uid 1025
+--credit '9' 0..8|--credit=9
+--credit 'x'|--credit x
+--credit '-1'|--credit=-1
+--egd 'udp:1' unix:PATH|--egd=udp:1
+--egd 'unix:'|--egd unix:
+--egd 'tcp:'|--egd=tcp:
+--egd missing|--egd
+--egd at most 8 'unix:i'|--egd=unix:a --egd=unix:b --egd=unix:c --egd=unix:d --egd=unix:e --egd=unix:f --egd=unix:g --egd=unix:h --egd=unix:i
+--egd-clients '0' 1..1024|--egd-clients=0
+--egd-clients '1025'|--egd-clients 1025
+--egd-clients 'many'|--egd-clients=many
+--egd-mode '0800' octal|--egd-mode=0800
+--egd-mode '01000'|--egd-mode 01000
+--egd-mode '-1'|--egd-mode=-1
+--egd-group ''|--egd-group=
+--egd-group missing|--egd-group
+--no-kernel 'yes'|--no-kernel=yes
+--assess '1'|--assess=1
 --raw-samples 'raw.bin' -r 3|--raw-samples=raw.bin -r 3
 -x unknown|-x
 -x unknown|-Fx
@@ -146,6 +168,40 @@ done <<'EOF'
 --num '12x'|--num 12x
 'stray'|stray
 EOF
+
+# Out-of-range values are refused by the parser in every mode, before any
+# work: the daemon (which would feed the kernel), EGD only (which would
+# open a socket) and file mode above.  Were one let through, the daemon
+# would start: the timeout would end it (status 124) or the socket appear.
+# bad_in_mode N WORDS ARGS...: one TAP line.
+bad_in_mode() {
+	dir="$tmp/mode$1"; words=$2; shift 2
+	run "$dir" "$@"
+	line=$(head -n 1 "$tmp/err")
+	why=""
+	[ "$status" -eq 1 ] || why="$why exit status $status, want 1;"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] || why="$why stderr is not one line;"
+	[ -z "$(ls -A "$dir")" ] || why="$why left files: $(ls -A "$dir");"
+	for w in $words; do
+		case $line in *"$w"*) ;; *) why="$why message lacks $w;" ;; esac
+	done
+	if [ -z "$why" ]; then
+		ok "rejected before start: $*"
+	else
+		fail "rejected before start: $*"
+		echo "#$why"
+		echo "# stderr: $(head -c 300 "$tmp/err")"
+	fi
+	rm -rf "$dir"
+}
+bad_in_mode 1 "--egd-rate '2g'" -F -p x.pid --egd-rate=2g
+bad_in_mode 2 "--egd-rate '2g'" -F --no-kernel --egd=unix:egd.sock --egd-rate=2g
+bad_in_mode 3 "--egd-rate '1k/2g'" -F --no-kernel --egd=unix:egd.sock --egd-rate 1k/2g
+bad_in_mode 4 "--egd-clients '1025'" -F --no-kernel --egd=unix:egd.sock --egd-clients=1025
+bad_in_mode 5 "--egd-mode '0800'" -F --no-kernel --egd=unix:egd.sock --egd-mode=0800
+bad_in_mode 6 "--credit '9'" -F -p x.pid --credit=9
+bad_in_mode 7 "--egd-rate '2g'" --raw-samples=raw.bin -n 16 --egd-rate=2g
+bad_in_mode 8 "--egd-rate '2g'" -r 1 --egd-rate=2g
 
 # Control characters in a path or a name that a message quotes: still one
 # line, the character escaped (\x0a), status 1, nothing left behind.
@@ -182,6 +238,19 @@ for h in -h --help; do
 	fi
 	rm -rf "$tmp/help"
 done
+
+# -h and the man page agree: every long option -h lists is documented
+# there (test_options checks that -h lists the whole table, with defaults).
+run "$tmp/help" -h
+names=$(sed -n 's/^ *\(-[A-Za-z], \)\{0,1\}--\([A-Za-z_-]*\).*/\2/p' "$tmp/err")
+undocumented=""
+for name in $names; do
+	grep -qF -- "\\-\\-$(printf '%s' "$name" | sed 's/-/\\-/g')" "$top_srcdir/doc/havege-rngd.8" ||
+		undocumented="$undocumented --$name"
+done
+check "-h lists $(echo $names | wc -w) long options, each in havege-rngd(8)${undocumented:+; not:$undocumented}" \
+	sh -c '[ -n "$1" ] && [ -z "$2" ]' _ "$names" "$undocumented"
+rm -rf "$tmp/help"
 
 # -V and --version: a version line on stdout, exit 0, no file.
 version=""

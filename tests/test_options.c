@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "egd.h"
 #include "options.h"
 #include "testspec.h"
 #include "testutil.h"
@@ -222,6 +223,7 @@ struct uint_option {
 
 #define O(member) offsetof(struct options, member)
 
+/* shrt NULL: a long-only option. */
 static const struct uint_option uint_options[] = {
 	{ "-b", "--buffer", O(buffer), 1, OPT_BUFFER_MAX },
 	{ "-d", "--data", O(data_kb), 0, OPT_CACHE_MAX_KB },
@@ -231,6 +233,9 @@ static const struct uint_option uint_options[] = {
 	{ "-T", "--time_interval", O(interval), 0, OPT_INTERVAL_MAX },
 	{ "-v", "--verbose", O(verbose), 0, 0xffff },
 	{ "-w", "--write", O(write_bits), 0, OPT_WRITE_MAX },
+	{ NULL, "--credit", O(credit), 0, OPT_CREDIT_MAX },
+	{ NULL, "--egd-clients", O(egd_clients), 1, OPT_EGD_CLIENTS_MAX },
+	{ NULL, "--egd-per-uid", O(egd_per_uid), 1, OPT_EGD_CLIENTS_MAX },
 };
 
 static unsigned field_of(const struct options *o, const struct uint_option *u)
@@ -248,12 +253,14 @@ static void accept_all_spellings(const struct uint_option *u, unsigned value)
 	struct options o;
 
 	snprintf(num, sizeof(num), "%u", value);
-	snprintf(attached, sizeof(attached), "%s%u", u->shrt, value);
 	snprintf(eq, sizeof(eq), "%s=%u", u->lng, value);
-	parse_ok(&o, u->shrt, num);
-	assert_int_equal(field_of(&o, u), value);
-	parse_ok(&o, attached);
-	assert_int_equal(field_of(&o, u), value);
+	if (u->shrt) {
+		snprintf(attached, sizeof(attached), "%s%u", u->shrt, value);
+		parse_ok(&o, u->shrt, num);
+		assert_int_equal(field_of(&o, u), value);
+		parse_ok(&o, attached);
+		assert_int_equal(field_of(&o, u), value);
+	}
 	parse_ok(&o, u->lng, num);
 	assert_int_equal(field_of(&o, u), value);
 	parse_ok(&o, eq);
@@ -279,7 +286,8 @@ static void reject_value(const struct uint_option *u, const char *value)
 
 	snprintf(quoted, sizeof(quoted), "'%s'", value);
 	snprintf(eq, sizeof(eq), "%s=%s", u->lng, value);
-	bad(NEEDLES(u->shrt, quoted), u->shrt, value);
+	if (u->shrt)
+		bad(NEEDLES(u->shrt, quoted), u->shrt, value);
 	bad(NEEDLES(u->lng, quoted), eq);
 	bad(NEEDLES(u->lng, quoted), u->lng, value);
 }
@@ -438,6 +446,117 @@ static void test_command(void **state)
 	bad(NEEDLES("-c", "missing"), "-c");
 }
 
+/* ------------------------------------------------------------ EGD */
+
+static void test_egd_listeners(void **state)
+{
+	struct options o;
+
+	(void)state;
+	parse_ok(&o, "-F");
+	assert_int_equal(o.n_egd, 0);
+	parse_ok(&o, "--egd=unix:/run/egd", "--egd", "tcp:127.0.0.1:708", "--egd=tcp:0");
+	assert_int_equal(o.n_egd, 3);
+	assert_string_equal(o.egd[0], "unix:/run/egd");
+	assert_string_equal(o.egd[1], "tcp:127.0.0.1:708");
+	assert_string_equal(o.egd[2], "tcp:0");
+	parse_ok(&o, "--egd=unix:a", "--egd=unix:b", "--egd=unix:c", "--egd=unix:d",
+		 "--egd=unix:e", "--egd=unix:f", "--egd=unix:g", "--egd=unix:h");
+	assert_int_equal(o.n_egd, OPT_EGD_MAX);
+	bad(NEEDLES("--egd", "at most 8", "'unix:i'"), "--egd=unix:a", "--egd=unix:b",
+	    "--egd=unix:c", "--egd=unix:d", "--egd=unix:e", "--egd=unix:f",
+	    "--egd=unix:g", "--egd=unix:h", "--egd=unix:i");
+	bad(NEEDLES("--egd", "'udp:1'", "unix:PATH or tcp:"), "--egd=udp:1");
+	bad(NEEDLES("--egd", "'unix:'"), "--egd", "unix:");
+	bad(NEEDLES("--egd", "'tcp:'"), "--egd=tcp:");
+	bad(NEEDLES("--egd", "''"), "--egd=");
+	bad(NEEDLES("--egd", "missing"), "--egd");
+}
+
+static void test_egd_rate(void **state)
+{
+	static const char *const wrong[] = {
+		"x", "", "/5", "5/", "5/0", "-1", "1e3", "4k/x", "1k/2k/3k", "12q",
+	};
+	char quoted[32];
+	struct options o;
+
+	(void)state;
+	parse_ok(&o, "-F");
+	assert_true(o.egd_rate == 0 && o.egd_burst == 0);       /* unlimited */
+	parse_ok(&o, "--egd-rate=1000");
+	assert_true(o.egd_rate == 1000 && o.egd_burst == 0);
+	parse_ok(&o, "--egd-rate", "64k/1k");
+	assert_true(o.egd_rate == 65536 && o.egd_burst == 1024);
+	parse_ok(&o, "--egd-rate=1000000000/1000000000");         /* the cap */
+	assert_true(o.egd_rate == 1000000000 && o.egd_burst == 1000000000);
+	parse_ok(&o, "--egd-rate=0");
+	assert_true(o.egd_rate == 0);
+	/* above the cap, whatever the mode: file mode, daemon, EGD only */
+	bad(NEEDLES("--egd-rate", "'2g'", "1000000000"), "--egd-rate=2g");
+	bad(NEEDLES("--egd-rate", "'1000000001'", "1000000000"), "-n", "1k",
+	    "--egd-rate=1000000001");
+	bad(NEEDLES("--egd-rate", "'4k/2g'", "1000000000"), "-F", "--egd-rate", "4k/2g");
+	bad(NEEDLES("--egd-rate", "'1g/1'"), "-F", "--no-kernel", "--egd=unix:x",
+	    "--egd-rate=1g/1");
+	bad(NEEDLES("--egd-rate", "'17t'"), "--egd-rate=17t");
+	for (size_t i = 0; i < ARRAY_SIZE(wrong); i++) {
+		snprintf(quoted, sizeof(quoted), "'%s'", wrong[i]);
+		bad(NEEDLES("--egd-rate", quoted, "BYTES[/BURST]"), "--egd-rate", wrong[i]);
+	}
+	bad(NEEDLES("--egd-rate", "missing"), "--egd-rate");
+}
+
+static void test_egd_mode_and_group(void **state)
+{
+	static const char *const wrong[] = {
+		"8", "0800", "01000", "1000", "-1", "", "x", "0x1ff", "06 ", "+644",
+	};
+	char quoted[32];
+	struct options o;
+
+	(void)state;
+	parse_ok(&o, "-F");
+	assert_int_equal(o.egd_mode, 0600);
+	assert_null(o.egd_group);
+	parse_ok(&o, "--egd-mode=0660");
+	assert_int_equal(o.egd_mode, 0660);
+	parse_ok(&o, "--egd-mode", "777");                       /* octal without 0 */
+	assert_int_equal(o.egd_mode, 0777);
+	parse_ok(&o, "--egd-mode=0");
+	assert_int_equal(o.egd_mode, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(wrong); i++) {
+		snprintf(quoted, sizeof(quoted), "'%s'", wrong[i]);
+		bad(NEEDLES("--egd-mode", quoted, "octal, 0 to 777"), "--egd-mode", wrong[i]);
+	}
+	parse_ok(&o, "--egd-group=libvirt-qemu");
+	assert_string_equal(o.egd_group, "libvirt-qemu");
+	parse_ok(&o, "--egd-group", "0");
+	assert_string_equal(o.egd_group, "0");
+	bad(NEEDLES("--egd-group", "''"), "--egd-group=");
+	bad(NEEDLES("--egd-group", "missing"), "--egd-group");
+}
+
+static void test_credit_and_no_kernel(void **state)
+{
+	struct options o;
+
+	(void)state;
+	parse_ok(&o, "-F");
+	assert_int_equal(o.credit, 8);
+	assert_false(o.no_kernel);
+	parse_ok(&o, "--credit=0");
+	assert_int_equal(o.credit, 0);
+	bad(NEEDLES("--credit", "'9'", "range", "0..8"), "--credit=9");
+	bad(NEEDLES("--credit", "'0.5'"), "--credit", "0.5");
+	/* --no-kernel is a flag; what it needs (--egd) is the daemon's to
+	 * say, after parsing */
+	parse_ok(&o, "--no-kernel");
+	assert_true(o.no_kernel);
+	assert_int_equal(opt_run_mode(&o), RUN_DAEMON);
+	bad(NEEDLES("--no-kernel", "no value", "'yes'"), "--no-kernel=yes");
+}
+
 /* ------------------------------------------------------------ flags */
 
 struct flag_option {
@@ -452,6 +571,8 @@ static const struct flag_option flag_options[] = {
 	{ "-V", "--version", O(version) },
 	{ "-h", "--help", O(help) },
 	{ NULL, "--progress", O(progress) },
+	{ NULL, "--no-kernel", O(no_kernel) },
+	{ NULL, "--assess", O(assess) },
 };
 
 static bool flag_of(const struct options *o, size_t field)
@@ -661,28 +782,91 @@ static void test_defaults(void **state)
 
 /* ------------------------------------------------------------ usage */
 
+/* The line of the usage that lists --name (with "=" when it takes a
+ * value), and the line after it when that is the range wrapped; NULL when
+ * absent.  Returns a copy. */
+static char *usage_entry(const char *text, const char *name)
+{
+	char key[64];
+	const char *p = text, *end;
+
+	snprintf(key, sizeof(key), "--%s", name);
+	while ((p = strstr(p, key)) != NULL) {
+		char next = p[strlen(key)];
+		const char *start = p;
+
+		while (start > text && start[-1] != '\n')
+			start--;
+		/* listed, not mentioned: the option column starts the line */
+		if ((next == '=' || next == ' ' || next == '\n') &&
+		    (size_t)(p - start) <= 6) {
+			end = strchr(p, '\n');
+			if (end && strncmp(end + 1, "        ", 8) == 0)
+				end = strchr(end + 1, '\n');
+			return strndup(start, end ? (size_t)(end - start) : strlen(start));
+		}
+		p += strlen(key);
+	}
+	return NULL;
+}
+
+/* -h: every option of the parser's table is listed, and every one that
+ * takes a value shows its default and its range or form. */
 static void test_usage_lists_every_option(void **state)
 {
-	static const char *const names[] = {
-		"-b, --buffer=", "-c, --command=", "-C, --no-command",
-		"-d, --data=", "-e, --once", "-f, --file=", "-F, --Foreground",
-		"-h, --help", "-i, --inst=", "-n, --number=", "-o, --onlinetest=",
-		"-p, --pidfile=", "-r, --run=", "-t, --threads=",
-		"-T, --time_interval=", "-v, --verbose=", "-V, --version",
-		"-w, --write=", "--raw-samples=", "--progress",
+	static const char *const documented[] = {
+		"buffer", "command", "no-command", "data", "once", "file", "Foreground",
+		"help", "inst", "number", "onlinetest", "pidfile", "run", "threads",
+		"time_interval", "verbose", "version", "write", "raw-samples",
+		"progress", "credit", "egd", "egd-rate", "egd-clients", "egd-mode",
+		"egd-group", "egd-per-uid", "assess", "no-kernel",
 	};
-	char *text = NULL;
-	size_t len = 0;
+	char *text = NULL, *entry, want[64];
+	size_t len = 0, i;
 	FILE *f = open_memstream(&text, &len);
+	const char *name;
 
 	(void)state;
 	assert_non_null(f);
 	opt_usage(f);
 	assert_int_equal(fclose(f), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strstr(text, names[i]))
-			fail_msg("usage lacks '%s'", names[i]);
-	assert_non_null(strstr(text, "1..65536"));   /* -b range */
+	for (i = 0; (name = opt_long_name(i)) != NULL; i++) {
+		char key[64];
+
+		if (!(entry = usage_entry(text, name)))
+			fail_msg("usage lacks --%s", name);
+		snprintf(key, sizeof(key), "--%s=", name);
+		if (strstr(entry, key) && !strstr(entry, "(default "))
+			fail_msg("usage gives no default for --%s: %s", name, entry);
+		free(entry);
+	}
+	/* the table is walked: as many options as the man page documents */
+	assert_int_equal(i, ARRAY_SIZE(documented));
+	for (i = 0; i < ARRAY_SIZE(documented); i++) {
+		size_t j;
+
+		for (j = 0; (name = opt_long_name(j)) && strcmp(name, documented[i]); j++)
+			;
+		if (!name)
+			fail_msg("--%s is not in the parser's table", documented[i]);
+	}
+	/* the ranges are the parser's own */
+	snprintf(want, sizeof(want), "(default %d; 1..%d)", OPT_BUFFER_DEFAULT, OPT_BUFFER_MAX);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "(default %d; 0..%d)", OPT_CREDIT_MAX, OPT_CREDIT_MAX);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "(default %d; 1..%d)", OPT_EGD_CLIENTS_DEFAULT,
+		 OPT_EGD_CLIENTS_MAX);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "at most %llu each", (unsigned long long)EGD_RATE_MAX);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "at most %d)", OPT_EGD_MAX);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "-n default %d)", OPT_RAW_SAMPLES_DEFAULT);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "(default 0600; 0..0777)"));
+	assert_non_null(strstr(text, "(default half of --egd-clients; 1..1024)"));
+	assert_non_null(strstr(text, "(default 0; 0..65535, or -1)"));
 	free(text);
 }
 
@@ -700,6 +884,10 @@ int main(void)
 		cmocka_unit_test(test_onlinetest),
 		cmocka_unit_test(test_default_spec_by_mode),
 		cmocka_unit_test(test_command),
+		cmocka_unit_test(test_egd_listeners),
+		cmocka_unit_test(test_egd_rate),
+		cmocka_unit_test(test_egd_mode_and_group),
+		cmocka_unit_test(test_credit_and_no_kernel),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_repeated_last_wins),
 		cmocka_unit_test(test_getopt_errors),
