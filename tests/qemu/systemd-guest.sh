@@ -155,8 +155,11 @@ journal_of "$pid" | grep -- '-w 2048' | sed 's/^/E2E # journal: /'
 t0=$(date +%s%N)
 systemctl stop "$U"
 t1=$(date +%s%N)
-ms=$(((t1 - t0) / 1000000))
-note "systemctl stop: $ms ms, exit status $(show ExecMainStatus), result $(show Result)"
+# systemd's own account: from leaving active (SIGTERM sent) to inactive
+# (the daemon reaped), without systemctl's round trip, which a TCG guest
+# sharing the host's CPUs slows down
+ms=$((($(show InactiveEnterTimestampMonotonic) - $(show ActiveExitTimestampMonotonic)) / 1000))
+note "systemctl stop: $ms ms from SIGTERM to inactive, $(((t1 - t0) / 1000000)) ms for the command; exit status $(show ExecMainStatus), result $(show Result)"
 check "systemctl stop ends it within 1 s" test "$ms" -le 1000
 check "stop counts as success (inactive, result success)" \
 	test "$(show ActiveState)/$(show Result)" = inactive/success
