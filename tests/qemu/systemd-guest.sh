@@ -85,16 +85,24 @@ check "systemctl restart havege-rngd" systemctl restart havege-rngd
 # ---------------------------------------------------------------- READY=1
 systemctl stop "$U"
 systemctl start --no-block "$U"
-seen_activating=""     # Seccomp_filters of the main process while activating
-active_filters=""      # ... at the first poll that found it active
+# While activating, the fewest filters the daemon had once it was exec'd
+# (comm is its name only after execve; systemd's own filters are all in
+# place by then): systemd's alone.  The daemon may load its own between
+# the poll's reading "activating" and its reading the count, so the
+# fewest, not the last.  Once active, one more: the daemon's.
+seen_activating=""
+active_filters=""      # at the first poll that found the unit active
 end=$(($(date +%s) + 60))
 while [ "$(date +%s)" -lt "$end" ]; do
 	st=$(show ActiveState)
 	pid=$(show MainPID)
 	f=""
-	[ "$pid" -gt 0 ] 2>/dev/null && f=$(field "$pid" Seccomp_filters)
+	[ "$pid" -gt 0 ] 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = havege-rngd ] &&
+		f=$(field "$pid" Seccomp_filters)
 	case $st in
-	activating) [ -n "$f" ] && seen_activating=$f ;;
+	activating)
+		[ -n "$f" ] && { [ -z "$seen_activating" ] || [ "$f" -lt "$seen_activating" ]; } &&
+			seen_activating=$f ;;
 	active) active_filters=$f; break ;;
 	esac
 done
