@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2034,SC2154 # sourced: $work from, vmlinuz/kver to the caller
 # debian-kernel.sh - Debian 12's kernel for the QEMU tests; source it.
 # Sets vmlinuz (and kver) to the kernel that linux-image-amd64 depends on,
 # fetched with apt-get download and unpacked with dpkg-deb -x into
