@@ -105,8 +105,13 @@ while [ -z "$caught" ] && [ "$try" -lt 8 ]; do
 	try=$((try + 1))
 	systemctl stop "$U"
 	systemctl start --no-block "$U"
-	dpid="" i=0
-	while [ "$i" -lt 100000 ] && ! find_daemon; do i=$((i + 1)); done
+	dpid=""
+	read -r up _ </proc/uptime
+	end=$((${up%.*} + 30))
+	while ! find_daemon; do
+		read -r up _ </proc/uptime
+		[ "${up%.*}" -lt "$end" ] || break
+	done
 	[ -n "$dpid" ] || continue
 	kill -STOP "$dpid"
 	f_stopped=$(field "$dpid" Seccomp_filters)
