@@ -45,28 +45,8 @@ srv=""
 trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$work"' EXIT
 
 # ---------------------------------------------------------------- the kernel
-# kernel_fetch: unpack the kernel linux-image-amd64 depends on into the cache.
-kernel_fetch() {
-	dl=$work/dl
-	mkdir -p "$dl" "$EGD_KERNEL_CACHE" || return 1
-	(cd "$dl" && apt-get download linux-image-amd64) >"$work/apt.log" 2>&1 || return 1
-	dep=$(dpkg-deb -f "$dl"/linux-image-amd64_*.deb Depends | sed 's/[ ,(].*//')
-	[ -n "$dep" ] || return 1
-	(cd "$dl" && apt-get download "$dep") >>"$work/apt.log" 2>&1 || return 1
-	rm -rf "$EGD_KERNEL_CACHE/root"
-	dpkg-deb -x "$dl/$dep"_*.deb "$EGD_KERNEL_CACHE/root" || return 1
-	rm -rf "$dl"
-}
-
-vmlinuz=$(ls "$EGD_KERNEL_CACHE"/root/boot/vmlinuz-* 2>/dev/null | head -n 1)
-if [ -z "$vmlinuz" ]; then
-	command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
-		skip_all "no apt-get/dpkg-deb to fetch linux-image-amd64"
-	kernel_fetch || skip_all "cannot download linux-image-amd64: $(tail -n 1 "$work/apt.log" 2>/dev/null)"
-	vmlinuz=$(ls "$EGD_KERNEL_CACHE"/root/boot/vmlinuz-* 2>/dev/null | head -n 1)
-	[ -n "$vmlinuz" ] || skip_all "linux-image-amd64 has no /boot/vmlinuz-*"
-fi
-kver=${vmlinuz##*/vmlinuz-}
+KERNEL_CACHE=$EGD_KERNEL_CACHE
+. "$top_srcdir/tests/qemu/debian-kernel.sh"
 moddir=$EGD_KERNEL_CACHE/root/lib/modules/$kver
 
 # ---------------------------------------------------------------- the initramfs
