@@ -109,7 +109,11 @@ done
 # med WHO ROW: the median, or "-" when the row has no figure
 med() {
 	grep -v '^-$' "$work/$1.$2" >"$work/m" 2>/dev/null
-	if [ -s "$work/m" ]; then bench_median "$work/m"; else echo "-"; fi
+	if [ -s "$work/m" ]; then
+		bench_median "$work/m" | awk '{ if ($1 >= 1000) printf "%.0f\n", $1; else print }'
+	else
+		echo "-"
+	fi
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.3g\n", a / b }'; }
 echo
