@@ -11,7 +11,9 @@
 # bzImage beside the sources), HAVEGED (default /usr/sbin/haveged), RUNS
 # (boots per daemon, default 1; medians when more), W (-w for both
 # daemons, default 2048), IDLE_S (default 20), BULK_S (default 15),
-# PACED_S (default 10), KEEP=1 keeps the work directory.
+# PACED_S (default 10), GUESTS (which of "none haveged hrng" to boot,
+# default all three; the others' columns print "-"), KEEP=1 keeps the
+# work directory.
 #
 # Rows: bytes the bulk reader got in BULK_S; the paced reader's longest
 # wait; the daemon's wake-ups (context switches of all its threads) and
@@ -85,6 +87,11 @@ one() {
 	key "$paced" max_wait_ms >>"$work/$who.paced"
 	awk -v a="$(key "$i0" switches)" -v b="$(key "$i1" switches)" -v s="$IDLE_S" \
 		'BEGIN { printf "%.1f\n", (b - a) * 60 / s }' >>"$work/$who.wake"
+	# the daemon's own count of its loop's wake-ups (havege-rngd only),
+	# less the SIGUSR1 that asked for the first count
+	awk -v a="$(key "$i0" loops)" -v b="$(key "$i1" loops)" -v s="$IDLE_S" \
+		'BEGIN { if (a == "") print "-"; else printf "%.1f\n", (b - a - 1) * 60 / s }' \
+		>>"$work/$who.loops"
 	awk -v a="$(key "$i0" ticks)" -v b="$(key "$i1" ticks)" -v s="$IDLE_S" \
 		'BEGIN { printf "%.3f\n", (b - a) / 100 * 60 / s }' >>"$work/$who.idlecpu"
 	awk -v a="$(key "$i1" ticks)" -v b="$(key "$b1" ticks)" -v c0="$(key "$i1" credit)" \
@@ -103,12 +110,13 @@ one() {
 }
 
 for ((n = 1; n <= RUNS; n++)); do
-	for who in none haveged hrng; do one "$who" "$n"; done
+	for who in ${GUESTS:-none haveged hrng}; do one "$who" "$n"; done
 done
 
 # med WHO ROW: the median, or "-" when the row has no figure
 med() {
 	grep -v '^-$' "$work/$1.$2" >"$work/m" 2>/dev/null
+	[ -s "$work/m" ] || : >"$work/m"
 	if [ -s "$work/m" ]; then
 		bench_median "$work/m" | awk '{ if ($1 >= 1000) printf "%.0f\n", $1; else print }'
 	else
@@ -124,7 +132,8 @@ row() {
 }
 row "bytes a /dev/random reader gets in $BULK_S s" bulk
 row "longest wait, 64 bytes every 10 ms, $PACED_S s (ms)" paced
-row "daemon wake-ups per idle minute (from $IDLE_S s)" wake
+row "daemon context switches per idle minute (from $IDLE_S s)" wake
+row "daemon loop wake-ups per idle minute, its own count (from $IDLE_S s)" loops
 row "daemon CPU seconds per idle minute (from $IDLE_S s)" idlecpu
 row "daemon CPU share during the bulk read" bulkcpu
 row "bits credited during the bulk read" credit
