@@ -72,7 +72,7 @@ key() { sed -n "s/.*[ ]$2=\([0-9.-]*\).*/\1/p" <<<"$1"; }
 # one WHO N: boot the guest with daemon WHO; append each row's figure to
 # $work/WHO.ROW
 one() {
-	local who=$1 n=$2 d=$work/$1.$2 i0 i1 b1 p1 bulk paced
+	local who=$1 n=$2 d=$work/$1.$2 i0 i1 b1 bulk paced
 	mkdir -p "$d" && cp "$work/initrd.gz" "$d/"
 	oldpool_boot "$d" $((IDLE_S + BULK_S + PACED_S + 120)) \
 		"bench_daemon=$who bench_w=$W bench_idle=$IDLE_S bench_bulk=$BULK_S bench_paced=$PACED_S"

@@ -79,7 +79,8 @@ check "the daemon counts what it serves (${s0:-no count} bytes before any guest)
 # g KIND PATTERN: the first line of guest KIND matching PATTERN
 g() { sed -n "/$2/{p;q;}" "$work/$1/guest"; }
 num() { echo "$1" | sed -n "s/.*$2=\([0-9-]*\).*/\1/p"; }
-# boot KIND QEMU-ARGS...: one guest, its lines in $work/KIND/guest
+# boot KIND QEMU-ARGS...: one guest, its lines in $work/KIND/guest; sets
+# $bytes to what its reader got
 boot() {
 	kind=$1
 	shift
@@ -91,12 +92,13 @@ boot() {
 	check "$kind: the guest ran its reader and stopped by itself" \
 		sh -c "[ $rc -eq 0 ] && grep -q '^bulk ' '$work/$kind/guest' && grep -q '^END ' '$work/$kind/guest'"
 	bytes=$(num "$(g "$kind" '^bulk ')" bytes)
+	bytes=${bytes:-0}
 	echo "# $kind: $(g "$kind" '^bulk ')"
-	eval "got_$kind=\${bytes:-0}"
 }
 
 boot egd -chardev socket,id=c0,path="$sock" -object rng-egd,chardev=c0,id=rng0 \
 	-device virtio-rng-pci,rng=rng0
+got_egd=$bytes
 s1=$(served)
 check "egd: the kernel's hwrng core reads virtio-rng" grep -qx 'rng_current virtio_rng.0' "$work/egd/guest"
 check "egd: the /dev/random reader is served ($got_egd bytes in $READ_S s, at least $SERVED_MIN)" \
@@ -105,11 +107,13 @@ check "egd: the daemon served at least what the reader got (${s1:-?} >= $got_egd
 	sh -c "[ -n '$s1' ] && [ '$s1' -ge '$got_egd' ]"
 
 boot none
+got_none=$bytes
 check "none: no hardware RNG in the guest" grep -qx 'rng_current none' "$work/none/guest"
 check "none: the /dev/random reader starves ($got_none bytes in $READ_S s, at most $STARVED_MAX)" \
 	test "$got_none" -le $STARVED_MAX
 
 boot urandom -object rng-random,filename=/dev/urandom,id=rng0 -device virtio-rng-pci,rng=rng0
+got_urandom=$bytes
 check "urandom: the kernel's hwrng core reads virtio-rng" grep -qx 'rng_current virtio_rng.0' "$work/urandom/guest"
 check "urandom: the /dev/random reader is served ($got_urandom bytes in $READ_S s)" \
 	test "$got_urandom" -ge $SERVED_MIN
