@@ -118,7 +118,10 @@ med() {
 	grep -v '^-$' "$work/$1.$2" >"$work/m" 2>/dev/null
 	[ -s "$work/m" ] || : >"$work/m"
 	if [ -s "$work/m" ]; then
-		bench_median "$work/m" | awk '{ if ($1 >= 1000) printf "%.0f\n", $1; else print }'
+		# bench_median keeps 6 digits; counts of bits need all of theirs
+		sort -g "$work/m" | awk '{ v[NR] = $1 } END {
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			if (m >= 1000) printf "%.0f\n", m; else print m }'
 	else
 		echo "-"
 	fi
