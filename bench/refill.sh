@@ -102,6 +102,15 @@ ratio() {
 	num %.2f "$(bench_median "$BENCH_TMP/$1.ratio")"
 }
 
+# bits_cpu N: the median of the bits credited per CPU second of the run
+# (the feeder's claim, --credit bits per byte given, over getrusage()'s
+# CPU time): what a credited bit costs.
+bits_cpu() {
+	paste "$BENCH_TMP/$1.bits_credited" "$BENCH_TMP/$1.cpu_ms_per_vs" "$BENCH_TMP/$1.virtual_s" |
+		awk '{ print ($2 * $3 ? $1 / ($2 * $3 / 1000) : 0) }' >"$BENCH_TMP/$1.bits_cpu"
+	num %.0f "$(bench_median "$BENCH_TMP/$1.bits_cpu")"
+}
+
 # ---------------------------------------------------------------- running
 echo "machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cpus, Linux $(uname -r)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -119,17 +128,17 @@ echo "load average at end:   $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # ---------------------------------------------------------------- the table
-fmt='%-26s %9s %9s %9s %9s %9s %9s %7s %7s\n'
+fmt='%-26s %9s %9s %9s %9s %9s %9s %7s %7s %9s\n'
 # shellcheck disable=SC2059	# one format for the whole table
-printf "$fmt" "consumer, options" "blocked" "served" "lat med" "lat p99" "wake-ups" "RNDADD" "eff/" "CPU ms"
+printf "$fmt" "consumer, options" "blocked" "served" "lat med" "lat p99" "wake-ups" "RNDADD" "eff/" "CPU ms" "credited"
 # shellcheck disable=SC2059
-printf "$fmt" "" "%" "KiB/s" "us" "us" "per s" "per s" "credit" "per s"
+printf "$fmt" "" "%" "KiB/s" "us" "us" "per s" "per s" "credit" "per s" "bits/CPUs"
 for ((n = 0; n < ${#ROWS[@]}; n++)); do
 	# shellcheck disable=SC2059
 	printf "$fmt" "${ROWS[$n]%%|*}" "$(med "$n" blocked_pct)" "$(med "$n" served_kBps %.0f)" \
 		"$(med "$n" latency_median_us)" "$(med "$n" latency_p99_us %.0f)" \
 		"$(per_s "$n" wakeups)" "$(per_s "$n" add_calls)" "$(ratio "$n")" \
-		"$(med "$n" cpu_ms_per_vs %.0f)"
+		"$(med "$n" cpu_ms_per_vs %.0f)" "$(bits_cpu "$n")"
 done
 echo
 echo "spread over the runs (min..max):"
@@ -142,8 +151,8 @@ done
 echo
 echo "haveged: not driven.  It talks only to the real /dev/random (no simulated"
 echo "  pool can be put under it), and this kernel's 256-bit pool never reports"
-echo "  POLLOUT after boot, so its refill loop never wakes here; no old-pool"
-echo "  kernel is at hand to measure it on."
+echo "  POLLOUT after boot, so its refill loop never wakes here.  bench/oldpool.sh"
+echo "  measures both on the old-pool kernel, under QEMU."
 echo
 
 # ---------------------------------------------------------------- targets

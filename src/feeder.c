@@ -248,6 +248,16 @@ static size_t seed_bytes(int bits, unsigned cpb)
 	return n > FEEDER_CALL_MAX ? FEEDER_CALL_MAX : n;
 }
 
+/* Seed bytes for the next call of a refill that still needs `bits`: the
+ * old kernel counts at most a pool's worth of credit in one call (Linux
+ * 5.4 caps it in credit_entropy_bits_safe(); doc/kernels.md), so seeds
+ * beyond that would be mixed in uncounted: made for nothing. */
+static size_t call_bytes(const struct feeder *f, int bits, unsigned cpb)
+{
+	return seed_bytes(bits < f->info.poolsize ? bits : f->info.poolsize, cpb);
+}
+
+/* What a whole refill from the threshold takes, over all its calls. */
 static size_t refill_bytes(const struct feeder *f)
 {
 	unsigned cpb = f->cfg->credit_per_byte ? f->cfg->credit_per_byte : FEEDER_CREDIT_MAX;
@@ -255,11 +265,10 @@ static size_t refill_bytes(const struct feeder *f)
 	return seed_bytes(bits_to_fill(f->info.poolsize, f->threshold, refill_target(f)), cpb);
 }
 
-/* Refill: usually one call; a few more if the kernel credits differently
- * from the model above.  Then have the next refill's seeds made and tested
- * while the pool is full, so the next wake-up is served at once (with
- * continuous tests a seed waits for its procedure's verdict: about 0.9 MB
- * of walk). */
+/* Refill: one or two calls of at most a pool's worth of credit; a few
+ * more if the kernel credits differently from the model above.  Then have
+ * the next refill's seeds made while the pool is full, so the next
+ * wake-up is served at once (the generator keeps room for them). */
 static int refill_old(struct feeder *f)
 {
 	enum { REFILL_CALLS = 4 };
@@ -277,7 +286,7 @@ static int refill_old(struct feeder *f)
 		if (avail >= target)
 			break;
 		if (cpb)
-			n = seed_bytes(bits_to_fill(f->info.poolsize, avail, target), cpb);
+			n = call_bytes(f, bits_to_fill(f->info.poolsize, avail, target), cpb);
 		r = give(f, n);
 		if (r < 0)
 			return op_failed(f->op, r);

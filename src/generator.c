@@ -16,7 +16,8 @@
  *  1. the SP 800-90B health tests on the fill's timer deltas: a failing
  *     fill is dropped before anything sees it;
  *  2. the continuous AIS-31 group on the walk bytes, which reports where
- *     each procedure ends and whether it passed;
+ *     each procedure ends and whether it passed (GEN_STREAM only: seeds
+ *     hold no walk byte, see continuous_tests());
  *  3. the conditioner, 16 KiB of walk per key, into the lane's ring
  *     (GEN_STREAM); or, for GEN_SEEDS, the fill's raw samples hashed into
  *     32-byte seeds, gen_seed_samples() samples each.
@@ -66,6 +67,9 @@ enum {
 	 * 2.67 MB (ais31.c caps each T6b/T7 step at four times its mean).
 	 * A procedure still undecided after 3 MiB is a definitive failure. */
 	GEN_HOLD_MAX = 3 << 20,
+	/* GEN_SEEDS: seed bytes that can wait, made ahead, besides one fill's:
+	 * the most the kernel feeder gives in one call (FEEDER_CALL_MAX). */
+	GEN_SEEDS_AHEAD = 4096,
 };
 
 struct lane {
@@ -742,10 +746,22 @@ static int prime_chain(struct lane *l)
 	return ret;
 }
 
+/* Whether the continuous AIS-31 group runs.  It tests walk bytes, which
+ * are what GEN_STREAM output is made from.  GEN_SEEDS output is made from
+ * the raw timer samples alone, each of which the SP 800-90B health tests
+ * have passed; no seed holds a walk byte, so testing them would guard
+ * nothing and costs about as much as the seeds themselves (doc/figures.md,
+ * "The old-pool kernel").  The start-up tests run for both. */
+static bool continuous_tests(const struct generator *g)
+{
+	return g->cfg.output == GEN_STREAM && g->cfg.spec &&
+	       testspec_any(&g->cfg.spec->continuous);
+}
+
 static int lane_init(struct generator *g, struct lane *l)
 {
 	size_t fill = g->fill_words * 4;
-	size_t hold = g->cfg.spec && testspec_any(&g->cfg.spec->continuous) ? GEN_HOLD_MAX : 0;
+	size_t hold = continuous_tests(g) ? GEN_HOLD_MAX : 0, ahead = 0;
 	size_t ring_need;
 	unsigned i;
 	int ret;
@@ -776,7 +792,10 @@ static int lane_init(struct generator *g, struct lane *l)
 	l->fill_out = fill;
 	if (g->cfg.output == GEN_SEEDS) {
 		l->fill_out = (fill / 32 / gen_seed_samples() + 1) * COND_KEY_BYTES;
-		hold = hold / 32 / gen_seed_samples() * COND_KEY_BYTES;
+		/* No continuous test holds seeds back (continuous_tests());
+		 * the room is for a whole refill made ahead by gen_prefill(),
+		 * so that a wake-up is served from seeds already made. */
+		ahead = GEN_SEEDS_AHEAD;
 		l->pend = secret_alloc(gen_seed_samples() * sizeof(*l->pend));
 		secret_lock(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	}
@@ -784,9 +803,9 @@ static int lane_init(struct generator *g, struct lane *l)
 	 * test may hold plus one fill is enough.  A lane with its own thread
 	 * may work up to three fills ahead of the reader: with less slack the
 	 * lanes and the reader wait on each other and -t 2 scales worse. */
-	ring_need = hold + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
+	ring_need = hold + ahead + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
 	l->cap = pow2_at_least(ring_need);
-	l->cap_by_reader = pow2_at_least(hold + l->fill_out);
+	l->cap_by_reader = pow2_at_least(hold + ahead + l->fill_out);
 	l->ring_size = l->cap;
 	l->ring = secret_alloc(l->ring_size);
 	if (!l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))

@@ -145,11 +145,13 @@ static int sim_set_write_threshold(struct kernel *k, int bits)
 	return 0;               /* the new pool accepts and ignores it */
 }
 
-/* Old pool: each step of at most half the pool moves the count 3/4 of
- * step / poolsize of the remaining way to full. */
+/* Old pool: one call counts at most a pool's worth of credit (5.4's
+ * credit_entropy_bits_safe(); the rest is mixed in, not counted); each
+ * step of at most half the pool moves the count 3/4 of step / poolsize
+ * of the remaining way to full. */
 static void credit_old(struct kernel_sim *s, int credit)
 {
-	double left = credit;
+	double left = credit < s->poolsize ? credit : s->poolsize;
 
 	while (left > 0) {
 		double step = left < s->poolsize / 2 ? left : s->poolsize / 2;

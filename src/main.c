@@ -352,10 +352,16 @@ static void log_daemon_summary(const struct options *o, const struct cache_geom 
 
 	timer_measure(&ti);
 	testspec_format(&o->spec, specbuf, sizeof(specbuf));
-	log_info("havege-rngd %s: timer %s; data %u KB (%s), inst %u KB (%s); tests %s; "
+	/* The seeds skip the continuous group (generator.c, continuous_tests()):
+	 * say so where -o is shown, so nobody takes it for a test of them. */
+	bool split = !o->no_kernel && testspec_any(&o->spec.continuous);
+
+	log_info("havege-rngd %s: timer %s; data %u KB (%s), inst %u KB (%s); tests %s%s; "
 		 "%s %u bits/byte; kernel: %s", PACKAGE_VERSION, ti.name, geom->data_kb,
 		 cpu_source_name(geom->data_src), geom->inst_kb, cpu_source_name(geom->inst_src),
-		 specbuf[0] ? specbuf : "off", o->no_kernel ? "not fed, credit would be" : "credit",
+		 specbuf[0] ? specbuf : "off",
+		 split ? " (continuous on EGD output; the seeds: start-up and health tests)" : "",
+		 o->no_kernel ? "not fed, credit would be" : "credit",
 		 o->credit, kernel_pool_name(info->pool));
 }
 

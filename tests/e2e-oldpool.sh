@@ -46,56 +46,24 @@ BOOT_TIMEOUT=150
 if under_valgrind; then
 	skip_all "the daemon runs inside a QEMU guest here, not under valgrind"
 fi
-[ -f "$HRNG_OLDPOOL_KERNEL" ] || skip_all "no old-pool kernel at $HRNG_OLDPOOL_KERNEL (set HRNG_OLDPOOL_KERNEL)"
-command -v qemu-system-x86_64 >/dev/null 2>&1 || skip_all "no qemu-system-x86_64 (package qemu-system-x86)"
-command -v cpio >/dev/null 2>&1 || skip_all "no cpio (package cpio)"
-command -v timeout >/dev/null 2>&1 || skip_all "no timeout (coreutils)"
-command -v ldd >/dev/null 2>&1 || skip_all "no ldd to find the daemon's shared libraries"
-busybox=/bin/busybox
-[ -x "$busybox" ] || skip_all "no $busybox (package busybox-static)"
-if LC_ALL=C ldd "$busybox" 2>/dev/null | grep -q '=>'; then
-	skip_all "$busybox is not static (package busybox-static)"
-fi
+. "$top_srcdir/tests/qemu/oldpool-lib.sh"
+why=$(oldpool_missing) || skip_all "$why"
 [ -x "$HRNG" ] || skip_all "no $HRNG"
 [ -x "$OLDPOOL_READER" ] || skip_all "no $OLDPOOL_READER (make check builds it)"
 
 work=$(mktemp -d) || exit 99
 trap '[ -n "$KEEP" ] || rm -rf "$work"' EXIT
 
-# ---------------------------------------------------------------- the initramfs
-root=$work/root
-mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" || exit 99
-cp "$busybox" "$root/bin/busybox" &&
-	cp "$HRNG" "$root/bin/havege-rngd" &&
-	cp "$OLDPOOL_READER" "$root/bin/oldpool-reader" &&
-	cp "$top_srcdir/tests/qemu/oldpool-init" "$root/init" &&
-	chmod 755 "$root/init" "$root/bin/havege-rngd" "$root/bin/oldpool-reader" || exit 99
-# The guest has no ld.so.cache: every shared object and the dynamic
-# loader go in at the paths ldd names on this host.
-for prog in "$HRNG" "$OLDPOOL_READER"; do
-	LC_ALL=C ldd "$prog" | awk '/=> \//{ print $3 } /^[ \t]*\//{ print $1 }'
-done | sort -u >"$work/libs"
-[ -s "$work/libs" ] || { fail "ldd lists the daemon's libraries"; done_testing; exit 1; }
-while read -r lib; do
-	mkdir -p "$root${lib%/*}" && cp -L "$lib" "$root$lib" || exit 99
-done <"$work/libs"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz" ||
-	{ fail "initramfs built"; done_testing; exit 1; }
+oldpool_initrd "$work" "$top_srcdir/tests/qemu/oldpool-init" \
+	"$HRNG:havege-rngd" "$OLDPOOL_READER:oldpool-reader" ||
+	{ fail "initramfs built (busybox, the daemon, the reader and their libraries)"; done_testing; exit 1; }
 
 # ---------------------------------------------------------------- the run
-# loglevel=3: the kernel's notices ("random: crng init done") would
-# otherwise land in the middle of GUEST: lines on the shared console.  The
-# first line still follows the firmware's screen-clearing escapes, hence
-# "GUEST: " anywhere in a line.
 t0=$(date +%s)
-timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 256M -smp 1 \
-	-nic none -nographic -no-reboot -kernel "$HRNG_OLDPOOL_KERNEL" \
-	-initrd "$work/initrd.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=3 oldpool_w=$W oldpool_idle=$IDLE_S oldpool_paced=$PACED_S" \
-	</dev/null >"$work/console.raw" 2>"$work/qemu.err"
+oldpool_boot "$work" "$BOOT_TIMEOUT" \
+	"oldpool_w=$W oldpool_idle=$IDLE_S oldpool_paced=$PACED_S"
 rc=$?
 t1=$(date +%s)
-tr -d '\r' <"$work/console.raw" | sed -n 's/^.*GUEST: //p' >"$work/guest"
 echo "# guest ran under TCG in $((t1 - t0)) s (qemu exit $rc); host CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 check "guest stopped by itself within $BOOT_TIMEOUT s" test "$rc" -eq 0
 check "guest reached its end" grep -q '^END ' "$work/guest"

@@ -289,6 +289,28 @@ static void test_once(void **state)
 	assert_int_equal(sc.st.add_calls, 1);
 }
 
+/* The old kernel counts at most a pool's worth of credit in one call
+ * (the simulator caps it as Linux 5.4 does): a refill from -w 2048 to 7/8
+ * takes 6144 bits of credit by the model, given as 4096 + 2048 bits in
+ * two calls, 768 bytes.  One call of 768 bytes would have 2048 bits go
+ * uncounted and need a third call's worth more seeds. */
+static void test_refill_call_cap(void **state)
+{
+	struct scenario sc = base(POOL_OLD, 10);
+
+	(void)state;
+	sc.sim.initial_avail = 2047;
+	sc.fc.write_set = true;
+	sc.fc.write_bits = 2048;
+	sc.fc.once = true;
+	run(&sc);
+	assert_int_equal(sc.status, 0);
+	assert_true(sc.avail >= 4096 - 512);
+	assert_int_equal(sc.ss.add_calls, 2);
+	assert_int_equal(sc.ss.add_bytes, 768);
+	assert_int_equal(sc.ss.credited_bits, 6144);
+}
+
 /* Signals: SIGINT ends with 130; SIGUSR1 logs statistics and changes
  * nothing (no extra injection, the schedule holds). */
 static void test_signals(void **state)
@@ -629,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_old_pool_no_credit),
 		cmocka_unit_test(test_write_threshold),
 		cmocka_unit_test(test_once),
+		cmocka_unit_test(test_refill_call_cap),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_stray_eintr),
 		cmocka_unit_test(test_io_source_dies),

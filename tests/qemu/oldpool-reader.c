@@ -8,9 +8,16 @@
  *       above W (looked at every 2 ms, given up after LIMIT_MS).  Prints
  *       one line per round and "drain max_ms=M missed=K".
  *   oldpool-reader paced SECONDS
- *       Every 10 ms, read 64 bytes from /dev/random (blocking; short reads
- *       are continued until 64 bytes came) and time the wait.  Prints
- *       "paced reads=N bytes=B max_wait_ms=M over100=K".
+ *       Every 10 ms, read 64 bytes from /dev/random (waiting in poll() as
+ *       a blocking read would; short reads are continued until 64 bytes
+ *       came) and time the wait.  A wait still going at the end counts
+ *       with its length so far (unfinished=1).  Prints "paced reads=N
+ *       bytes=B max_wait_ms=M over100=K unfinished=U".
+ *   oldpool-reader bulk SECONDS
+ *       For SECONDS, read /dev/random as fast as it gives (poll(), then
+ *       non-blocking reads of 512 bytes): what a bulk reader gets.  Prints
+ *       "bulk seconds=S bytes=B reads=N first_ms=F", F the time to the
+ *       first byte (-1 if none came).
  *   oldpool-reader empty
  *       Drains /dev/random as above, once, and prints
  *       "empty avail A -> B after N bytes".
@@ -18,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/random.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,29 +119,42 @@ static int empty(void)
 
 static int paced(int seconds)
 {
-	int fd = open("/dev/random", O_RDONLY);
+	int fd = open("/dev/random", O_RDONLY | O_NONBLOCK);
 	unsigned char buf[64];
 	double end = now_ms() + seconds * 1e3, worst = 0;
 	unsigned long reads = 0, bytes = 0, over = 0;
+	int unfinished = 0;
 
 	if (fd < 0) {
 		perror("GUEST: open /dev/random");
 		return 1;
 	}
-	while (now_ms() < end) {
+	while (now_ms() < end && !unfinished) {
 		double t0 = now_ms();
 		size_t got = 0;
 
+		/* A blocking read, but one that gives up at the end: poll()
+		 * waits as read() would (for read_wakeup_threshold bits). */
 		while (got < sizeof buf) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			double t = now_ms();
+
+			if (t >= end) {
+				unfinished = 1;
+				break;
+			}
+			if (poll(&p, 1, (int)(end - t) + 1) < 0 && errno != EINTR) {
+				perror("GUEST: poll /dev/random");
+				return 1;
+			}
 			ssize_t n = read(fd, buf + got, sizeof buf - got);
 
-			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
-					continue;
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				perror("GUEST: read /dev/random");
 				return 1;
 			}
-			got += (size_t)n;
+			if (n > 0)
+				got += (size_t)n;
 		}
 		double t = now_ms() - t0;
 
@@ -141,12 +162,51 @@ static int paced(int seconds)
 			worst = t;
 		if (t > 100)
 			over++;
+		if (unfinished)
+			break;
 		reads++;
 		bytes += got;
 		nap_ms(10);
 	}
-	printf("GUEST: paced reads=%lu bytes=%lu max_wait_ms=%.0f over100=%lu\n",
-	       reads, bytes, worst, over);
+	printf("GUEST: paced reads=%lu bytes=%lu max_wait_ms=%.0f over100=%lu unfinished=%d\n",
+	       reads, bytes, worst, over, unfinished);
+	close(fd);
+	return 0;
+}
+
+static int bulk(int seconds)
+{
+	int fd = open("/dev/random", O_RDONLY | O_NONBLOCK);
+	unsigned char buf[512];
+	double t0 = now_ms(), end = t0 + seconds * 1e3, first = -1;
+	unsigned long long bytes = 0, reads = 0;
+
+	if (fd < 0) {
+		perror("GUEST: open /dev/random");
+		return 1;
+	}
+	for (double t; (t = now_ms()) < end;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)(end - t) + 1;
+
+		if (poll(&p, 1, left) < 0 && errno != EINTR) {
+			perror("GUEST: poll /dev/random");
+			return 1;
+		}
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		if (n > 0) {
+			if (bytes == 0)
+				first = now_ms() - t0;
+			bytes += (unsigned long long)n;
+			reads++;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			perror("GUEST: read /dev/random");
+			return 1;
+		}
+	}
+	printf("GUEST: bulk seconds=%d bytes=%llu reads=%llu first_ms=%.0f\n",
+	       seconds, bytes, reads, first);
 	close(fd);
 	return 0;
 }
@@ -158,8 +218,10 @@ int main(int argc, char **argv)
 		return drain(atoi(argv[3]), atoi(argv[2]), atol(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "paced") == 0)
 		return paced(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "bulk") == 0)
+		return bulk(atoi(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "empty") == 0)
 		return empty();
-	fprintf(stderr, "usage: oldpool-reader drain W ROUNDS LIMIT_MS | paced SECONDS | empty\n");
+	fprintf(stderr, "usage: oldpool-reader drain W ROUNDS LIMIT_MS | paced SECONDS | bulk SECONDS | empty\n");
 	return 2;
 }
