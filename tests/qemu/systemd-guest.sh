@@ -20,7 +20,11 @@
 #    line per attempt, retried every RestartSec, no start limit;
 #  - havege-rngd-once.service exits 0;
 #  - the EGD drop-in of havege-rngd(8): a client in the socket's group
-#    reads, one outside it is refused, and CAP_CHOWN is not kept.
+#    reads, one outside it is refused, and CAP_CHOWN is not kept;
+#  - havege-rngd-egd.socket: not enabled by the package; "systemctl enable
+#    --now" with SocketGroup= in a drop-in restarts the daemon, which takes
+#    the socket: a client in the group reads, one outside is refused, no
+#    CAP_CHOWN even in the bounding set; kill -9 and it is handed over again.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 U=havege-rngd.service
@@ -297,6 +301,50 @@ note "with the EGD drop-in: CapInh CapPrm CapEff CapAmb = $s, CapBnd $(field "$p
 # permitted set: NoNewPrivs, and execve is outside the daemon's filter.
 check "EGD: CAP_CHOWN is not kept once the socket is made (only CAP_SYS_ADMIN permitted)" \
 	test "$s" = "0000000000000000 0000000000200000 0000000000200000 0000000000000000"
+
+# ---------------------------------------------------------------- socket
+# havege-rngd-egd.socket, the way doc/egd.md says: the drop-in and --egd
+# above gone, the socket's group set in a drop-in of its own, then
+# "systemctl enable --now havege-rngd-egd.socket" alone.
+rm -rf "/etc/systemd/system/$U.d"
+sed -i '/--egd/d' /etc/default/havege-rngd
+S=havege-rngd-egd.socket
+mkdir -p "/etc/systemd/system/$S.d"
+printf '[Socket]\nSocketGroup=libvirt-qemu\n' >"/etc/systemd/system/$S.d/group.conf"
+systemctl daemon-reload
+pid=$(fresh_start)
+check "socket: the daemon runs without --egd and without the socket" \
+	sh -c '! tr "\0" " " </proc/$1/cmdline | grep -q -- --egd && [ ! -e "$2" ]' - "$pid" "$EGD_SOCK"
+check "socket: installing the package did not enable it" sh -c '! systemctl is-enabled --quiet $1' - "$S"
+systemctl enable --now "$S" >/tmp/enable.log 2>&1
+check "socket: systemctl enable --now $S" test $? -eq 0
+sed 's/^/E2E # /' /tmp/enable.log
+check "socket: enabled and listening" test "$(show ActiveState "$S")/$(show SubState "$S")" = active/running -o \
+	"$(show ActiveState "$S")/$(show SubState "$S")" = active/listening
+# the running daemon held no socket: the socket unit restarted it
+new_daemon() { p=$(show MainPID); [ "$p" -ne 0 ] && [ "$p" -ne "$pid" ] && is_active; }
+check "socket: the daemon was restarted to take the socket" wait_until 60 new_daemon
+pid=$(show MainPID)
+check "socket: $EGD_SOCK is systemd's: mode 660, owner root, group libvirt-qemu" \
+	test "$(stat -c '%F %a %U %G' "$EGD_SOCK" 2>/dev/null)" = "socket 660 root libvirt-qemu"
+check "socket: the daemon says it serves on the socket systemd handed over" \
+	wait_until 30 sh -c 'journalctl -q -o cat _PID=$1 | grep -q "egd unix:$2: serving on the socket systemd handed over (descriptor 3)"' - "$pid" "$EGD_SOCK"
+journal_of "$pid" | grep -i egd | sed 's/^/E2E # journal: /'
+r=$(egd_read qemu-client 2>&1)
+note "socket, client in libvirt-qemu: $r"
+check "socket: a client in the socket's group reads 32 bytes" test "$r" = "32 bytes"
+r=$(egd_read outsider 2>&1)
+note "socket, client outside it: $r"
+check "socket: a client outside the group is refused" test "$r" = "connect: Permission denied"
+c="$(field "$pid" CapInh) $(field "$pid" CapPrm) $(field "$pid" CapEff) $(field "$pid" CapBnd) $(field "$pid" CapAmb)"
+note "socket: CapInh CapPrm CapEff CapBnd CapAmb = $c"
+check "socket: no CAP_CHOWN, not even in the bounding set (CAP_SYS_ADMIN alone)" \
+	test "$c" = "0000000000000000 0000000000200000 0000000000200000 0000000000200000 0000000000000000"
+# kill -9: the restarted daemon is handed the socket again
+kill -9 "$pid"
+check "socket: after kill -9 a new daemon runs" wait_until 60 new_daemon
+r=$(egd_read qemu-client 2>&1)
+check "socket: after kill -9 the new daemon serves the socket ($r)" test "$r" = "32 bytes"
 
 note "guest time at the end: $(cut -d' ' -f1 /proc/uptime) s"
 echo "E2E done"
