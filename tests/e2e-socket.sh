@@ -98,4 +98,19 @@ bad closed '^havege-rngd: LISTEN_FDS: descriptor 3 is not open$'
 bad file '^havege-rngd: LISTEN_FDS: descriptor 3 is not a socket$'
 bad dgram '^havege-rngd: LISTEN_FDS: descriptor 3 is not a listening stream socket'
 bad notlisten '^havege-rngd: LISTEN_FDS: descriptor 3 is not a listening stream socket'
+
+# --- doc/egd.md's libvirt domain: valid for libvirt's own schema
+xml=$work/domain.xml
+sed -n '/^<!-- domain-xml -->$/,/^```$/p' "$top_srcdir/doc/egd.md" | sed '1,2d;$d' >"$xml"
+check "doc/egd.md has the domain XML, with the EGD backend on the socket unit's path" \
+	grep -q "<source mode='connect' path='/run/havege-rngd/egd.sock'/>" "$xml"
+if command -v virt-xml-validate >/dev/null 2>&1; then
+	out=$(virt-xml-validate "$xml" domain 2>&1)
+	check "doc/egd.md's domain XML: virt-xml-validate accepts it ($out)" test $? -eq 0
+	sed 's/<backend model=.egd./<backend model="egg"/' "$xml" >"$xml.bad"
+	check "virt-xml-validate refuses it with a bad backend model (the check can fail)" \
+		sh -c '! virt-xml-validate "$1" domain >/dev/null 2>&1' - "$xml.bad"
+else
+	skip "virt-xml-validate not installed (package libvirt-clients)"
+fi
 done_testing

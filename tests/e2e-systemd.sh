@@ -102,8 +102,11 @@ check "postinst registers the init script with update-rc.d" \
 check "postinst enables the service, not the once unit" \
 	sh -c "grep -q \"deb-systemd-helper enable 'havege-rngd.service'\" \"\$1\" &&
 		! grep -q \"deb-systemd-invoke .*havege-rngd-once\" \"\$1\"" - "$work/control/postinst"
-check "postinst neither enables nor starts the EGD socket" \
-	sh -c "! grep -q \"deb-systemd-helper enable 'havege-rngd-egd.socket'\" \"\$1\" &&
+# --no-enable: postinst enables the socket only where it was enabled before
+# (an upgrade: deb-systemd-helper debian-installed), never on a first
+# installation, and never starts it.
+check "postinst neither enables nor starts the EGD socket on installation" \
+	sh -c "grep -q \"deb-systemd-helper debian-installed 'havege-rngd-egd.socket'\" \"\$1\" &&
 		! grep -q \"deb-systemd-invoke .*havege-rngd-egd\" \"\$1\"" - "$work/control/postinst"
 if [ "$tap_failed" -ne 0 ]; then
 	done_testing
