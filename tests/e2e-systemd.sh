@@ -88,12 +88,13 @@ sed 's/^/# lintian: /' "$work/lintian.log"
 dpkg-deb -c "$deb" >"$work/contents"
 for f in ./usr/sbin/havege-rngd ./lib/systemd/system/havege-rngd.service \
 	./lib/systemd/system/havege-rngd-once.service \
-	./lib/systemd/system/havege-rngd-egd.socket ./etc/init.d/havege-rngd \
+	./lib/systemd/system/havege-rngd-egd.socket \
+	./lib/systemd/system/havege-rngd-egd.service ./etc/init.d/havege-rngd \
 	./etc/default/havege-rngd ./usr/share/man/man8/havege-rngd.8.gz \
 	./usr/share/doc/havege-rngd/copyright; do
 	grep -q " $f\$" "$work/contents" || fail "package holds $f"
 done
-ok "package holds the program, the three units, the init script, the defaults file, the man page, the copyright"
+ok "package holds the program, the four units, the init script, the defaults file, the man page, the copyright"
 dpkg-deb -e "$deb" "$work/control"
 check "the defaults file and the init script are conffiles" \
 	sh -c 'grep -qx /etc/default/havege-rngd "$1" && grep -qx /etc/init.d/havege-rngd "$1"' - "$work/control/conffiles"

@@ -22,9 +22,11 @@
 #  - the EGD drop-in of havege-rngd(8): a client in the socket's group
 #    reads, one outside it is refused, and CAP_CHOWN is not kept;
 #  - havege-rngd-egd.socket: not enabled by the package; "systemctl enable
-#    --now" with SocketGroup= in a drop-in restarts the daemon, which takes
-#    the socket: a client in the group reads, one outside is refused, no
-#    CAP_CHOWN even in the bounding set; kill -9 and it is handed over again.
+#    --now" with SocketGroup= in a drop-in; the first client starts the
+#    EGD-only havege-rngd-egd.service, handed the socket: a client in the
+#    group reads, one outside is refused, no capability at all (CAP_CHOWN
+#    not even bounding), the feeding daemon untouched, exposure <= 1.5;
+#    after kill -9 clients are served by a new EGD daemon.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 U=havege-rngd.service
@@ -305,46 +307,55 @@ check "EGD: CAP_CHOWN is not kept once the socket is made (only CAP_SYS_ADMIN pe
 # ---------------------------------------------------------------- socket
 # havege-rngd-egd.socket, the way doc/egd.md says: the drop-in and --egd
 # above gone, the socket's group set in a drop-in of its own, then
-# "systemctl enable --now havege-rngd-egd.socket" alone.
+# "systemctl enable --now havege-rngd-egd.socket" alone.  The first client
+# starts havege-rngd-egd.service (EGD only), which is handed the socket.
 rm -rf "/etc/systemd/system/$U.d"
 sed -i '/--egd/d' /etc/default/havege-rngd
 S=havege-rngd-egd.socket
+E=havege-rngd-egd.service
 mkdir -p "/etc/systemd/system/$S.d"
 printf '[Socket]\nSocketGroup=libvirt-qemu\n' >"/etc/systemd/system/$S.d/group.conf"
 systemctl daemon-reload
-pid=$(fresh_start)
-check "socket: the daemon runs without --egd and without the socket" \
-	sh -c '! tr "\0" " " </proc/$1/cmdline | grep -q -- --egd && [ ! -e "$2" ]' - "$pid" "$EGD_SOCK"
-check "socket: installing the package did not enable it" sh -c '! systemctl is-enabled --quiet $1' - "$S"
+fpid=$(fresh_start)
+check "socket: installing the package enabled neither $S nor $E" \
+	sh -c '! systemctl is-enabled --quiet $1 && ! systemctl is-enabled --quiet $2' - "$S" "$E"
 systemctl enable --now "$S" >/tmp/enable.log 2>&1
 check "socket: systemctl enable --now $S" test $? -eq 0
 sed 's/^/E2E # /' /tmp/enable.log
-check "socket: enabled and listening" test "$(show ActiveState "$S")/$(show SubState "$S")" = active/running -o \
-	"$(show ActiveState "$S")/$(show SubState "$S")" = active/listening
-# the running daemon held no socket: the socket unit restarted it
-new_daemon() { p=$(show MainPID); [ "$p" -ne 0 ] && [ "$p" -ne "$pid" ] && is_active; }
-check "socket: the daemon was restarted to take the socket" wait_until 60 new_daemon
-pid=$(show MainPID)
+check "socket: listening, $E not started before a client comes" \
+	test "$(show ActiveState "$S")/$(show SubState "$S")/$(show ActiveState "$E")" = active/listening/inactive
 check "socket: $EGD_SOCK is systemd's: mode 660, owner root, group libvirt-qemu" \
 	test "$(stat -c '%F %a %U %G' "$EGD_SOCK" 2>/dev/null)" = "socket 660 root libvirt-qemu"
-check "socket: the daemon says it serves on the socket systemd handed over" \
-	wait_until 30 sh -c 'journalctl -q -o cat _PID=$1 | grep -q "egd unix:$2: serving on the socket systemd handed over (descriptor 3)"' - "$pid" "$EGD_SOCK"
-journal_of "$pid" | grep -i egd | sed 's/^/E2E # journal: /'
 r=$(egd_read qemu-client 2>&1)
-note "socket, client in libvirt-qemu: $r"
+note "socket, client in libvirt-qemu (the first, starting $E): $r"
 check "socket: a client in the socket's group reads 32 bytes" test "$r" = "32 bytes"
+egd_active() { [ "$(show ActiveState "$E")" = active ]; }
+check "socket: the client started $E" wait_until 30 egd_active
+epid=$(show MainPID "$E")
+check "socket: the EGD daemon says it serves on the socket systemd handed over" \
+	wait_until 30 sh -c 'journalctl -q -o cat _PID=$1 | grep -q "egd unix:$2: serving on the socket systemd handed over (descriptor 3)"' - "$epid" "$EGD_SOCK"
+journal_of "$epid" | sed 's/^/E2E # journal: /'
 r=$(egd_read outsider 2>&1)
 note "socket, client outside it: $r"
 check "socket: a client outside the group is refused" test "$r" = "connect: Permission denied"
-c="$(field "$pid" CapInh) $(field "$pid" CapPrm) $(field "$pid" CapEff) $(field "$pid" CapBnd) $(field "$pid" CapAmb)"
-note "socket: CapInh CapPrm CapEff CapBnd CapAmb = $c"
-check "socket: no CAP_CHOWN, not even in the bounding set (CAP_SYS_ADMIN alone)" \
-	test "$c" = "0000000000000000 0000000000200000 0000000000200000 0000000000200000 0000000000000000"
-# kill -9: the restarted daemon is handed the socket again
-kill -9 "$pid"
-check "socket: after kill -9 a new daemon runs" wait_until 60 new_daemon
+c="$(field "$epid" CapInh) $(field "$epid" CapPrm) $(field "$epid" CapEff) $(field "$epid" CapBnd) $(field "$epid" CapAmb)"
+note "socket: $E: CapInh CapPrm CapEff CapBnd CapAmb = $c; NoNewPrivs $(field "$epid" NoNewPrivs), Seccomp $(field "$epid" Seccomp)"
+check "socket: the EGD daemon has no capability at all, CAP_CHOWN not even in its bounding set" \
+	test "$c" = "0000000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+check "socket: havege-rngd.service still feeds the kernel, the same process" \
+	test "$(show MainPID)" = "$fpid" -a "$(show ActiveState)" = active
+escore=$(systemd-analyze security --no-pager "$E" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+note "systemd-analyze security: $E ${escore:-?}"
+check "socket: $E's exposure ${escore:-?} is no higher than 1.5" \
+	awk -v s="$escore" 'BEGIN { exit !(s != "" && s + 0 <= 1.5) }'
+# kill -9: the restarted EGD daemon is handed the socket again
+kill -9 "$epid"
+new_egd() { p=$(show MainPID "$E"); [ "$p" -ne 0 ] && [ "$p" -ne "$epid" ] && egd_active; }
 r=$(egd_read qemu-client 2>&1)
-check "socket: after kill -9 the new daemon serves the socket ($r)" test "$r" = "32 bytes"
+check "socket: after kill -9 of the EGD daemon a client still reads ($r)" test "$r" = "32 bytes"
+check "socket: ... served by a new EGD daemon" wait_until 30 new_egd
+journalctl -q --no-pager -o cat -u "$S" -u "$E" | tail -n 15 | sed 's/^/E2E # journal: /'
 
 note "guest time at the end: $(cut -d' ' -f1 /proc/uptime) s"
 echo "E2E done"
