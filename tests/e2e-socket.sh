@@ -82,7 +82,7 @@ fi
 
 # --- bad hand-offs: one line, status 1
 bad() { # bad HANDOFF EXPECTED-LINE
-	python3 "$listen_py" "$1" "$work/bad.$1" "$HRNG" -F --no-kernel >bad.out 2>bad.err
+	timeout -k 5 30 python3 "$listen_py" "$1" "$work/bad.$1" "$HRNG" -F --no-kernel >bad.out 2>bad.err
 	rc=$?
 	if [ "$rc" -eq 1 ] && [ "$(wc -l <bad.err)" -eq 1 ] && [ ! -s bad.out ] &&
 		grep -q "$2" bad.err; then
