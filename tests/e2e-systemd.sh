@@ -133,8 +133,10 @@ KERNEL_CACHE=$EGD_KERNEL_CACHE
 # Everything the guest needs from the registry, fixed here: a change to the
 # list or to how the root is made is a new stamp, hence a new cache file.
 # The daemon's libraries are listed so the .deb installs with dpkg -i.
-root_pkgs=systemd,systemd-sysv,haveged,libcpuid16,libgcrypt20,libcap-ng0,libseccomp2
-root_stamp=bookworm-minbase-1
+# apparmor: apparmor_parser, to load contrib/apparmor's profile in enforce
+# mode (Debian 12's kernel has AppArmor on by default).
+root_pkgs=systemd,systemd-sysv,haveged,libcpuid16,libgcrypt20,libcap-ng0,libseccomp2,apparmor
+root_stamp=bookworm-minbase-2
 root_cpio=$HRNG_SYSTEMD_CACHE/root-$root_stamp.cpio.gz
 
 # root_build: debootstrap into the cache, trimmed, packed; the tree is
@@ -166,6 +168,7 @@ ov=$work/overlay
 mkdir -p "$ov/e2e" "$ov/etc/systemd/system/multi-user.target.wants"
 cp "$deb" "$ov/e2e/"
 cp "$top_srcdir/tests/qemu/systemd-guest.sh" "$ov/e2e/guest.sh"
+cp "$top_srcdir/contrib/apparmor/usr.sbin.havege-rngd" "$ov/e2e/"
 chmod 755 "$ov/e2e/guest.sh"
 # minbase has no udev: the serial getty would wait 90 s for its device.
 ln -s /dev/null "$ov/etc/systemd/system/serial-getty@ttyS0.service"

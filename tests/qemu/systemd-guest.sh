@@ -83,6 +83,36 @@ else
 fi
 check "installing enables the service" systemctl is-enabled --quiet "$U"
 check "installing starts the service, which becomes active" wait_until 60 is_active
+# ---------------------------------------------------------------- AppArmor
+# contrib/apparmor's profile, in enforce mode for everything from here on:
+# loaded as a host would (/etc/apparmor.d, apparmor_parser -r), then the
+# daemon restarted so that it runs under it.
+aa_on=0
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
+	command -v apparmor_parser >/dev/null 2>&1; then
+	cp /e2e/usr.sbin.havege-rngd /etc/apparmor.d/
+	if apparmor_parser -r /etc/apparmor.d/usr.sbin.havege-rngd 2>/tmp/aa.log; then
+		ok "AppArmor: apparmor_parser -r loads the profile"
+		aa_on=1
+	else
+		fail "AppArmor: apparmor_parser -r loads the profile"
+		sed 's/^/E2E # /' /tmp/aa.log
+	fi
+	check "AppArmor: havege-rngd in enforce mode" \
+		grep -qx "havege-rngd (enforce)" /sys/kernel/security/apparmor/profiles
+	systemctl restart "$U"
+	wait_until 60 is_active
+else
+	fail "AppArmor: the guest kernel has it on and apparmor_parser is installed"
+fi
+# confined PID: the daemon runs under the profile, enforcing
+confined() { [ "$(cat /proc/"$1"/attr/current 2>/dev/null)" = "havege-rngd (enforce)" ]; }
+aa_check() { # aa_check WHAT PID
+	[ "$aa_on" -eq 1 ] || return 0
+	check "AppArmor: $1 runs confined (havege-rngd (enforce))" confined "$2"
+}
+aa_check "the daemon" "$(show MainPID)"
+
 check "installing does not enable havege-rngd-once.service" \
 	sh -c '! systemctl is-enabled --quiet havege-rngd-once.service'
 cat /tmp/haveged-args >>/etc/default/havege-rngd
@@ -263,6 +293,30 @@ rc=$?
 note "havege-rngd-once: $(journalctl -q --no-pager -o cat _SYSTEMD_UNIT=havege-rngd-once.service | tail -n 1)"
 check "havege-rngd-once.service runs and exits 0" \
 	test "$rc/$(show Result havege-rngd-once.service)/$(show ExecMainStatus havege-rngd-once.service)" = 0/success/0
+if [ "$aa_on" -eq 1 ]; then
+	# --once under the profile, by hand: its label looked at while it runs
+	# its start-up tests (seconds), before it exits
+	sh -c 'exec /usr/sbin/havege-rngd --once' &
+	opid=$!
+	once_label=""
+	wait_until 10 confined "$opid" && once_label=$(cat /proc/"$opid"/attr/current 2>/dev/null)
+	wait "$opid"
+	orc=$?
+	note "havege-rngd --once by hand: label '$once_label', exit $orc"
+	check "AppArmor: --once runs confined and exits 0" \
+		test "$once_label/$orc" = "havege-rngd (enforce)/0"
+	# A path outside the profile: a denial in the kernel's log and one
+	# clear line with exit 1, not a crash.
+	dmesg -C 2>/dev/null
+	/usr/sbin/havege-rngd -n 64 -f /root/denied.bin >/tmp/denied.out 2>&1
+	drc=$?
+	note "havege-rngd -n 64 -f /root/denied.bin: exit $drc: $(cat /tmp/denied.out)"
+	check "AppArmor: a path outside the profile: exit 1 and one line, not a crash" \
+		test "$drc" -eq 1 -a "$(wc -l </tmp/denied.out)" -eq 1
+	check "AppArmor: ... and the kernel logs the denial" \
+		wait_until 10 sh -c 'dmesg 2>/dev/null | grep "apparmor=\"DENIED\"" | grep -q "name=\"/root/denied.bin\""'
+	dmesg 2>/dev/null | grep 'apparmor="DENIED"' | sed 's/^/E2E # dmesg: /'
+fi
 
 # ---------------------------------------------------------------- EGD
 # havege-rngd(8), EGD SERVER: the drop-in and the defaults file's example.
@@ -301,6 +355,7 @@ note "with the EGD drop-in: CapInh CapPrm CapEff CapAmb = $s, CapBnd $(field "$p
 # The bounding set keeps the unit's CAP_CHOWN: shrinking it takes
 # CAP_SETPCAP, which the unit does not give.  It cannot come back into the
 # permitted set: NoNewPrivs, and execve is outside the daemon's filter.
+aa_check "the daemon serving EGD (drop-in)" "$pid"
 check "EGD: CAP_CHOWN is not kept once the socket is made (only CAP_SYS_ADMIN permitted)" \
 	test "$s" = "0000000000000000 0000000000200000 0000000000200000 0000000000000000"
 
@@ -333,6 +388,7 @@ check "socket: a client in the socket's group reads 32 bytes" test "$r" = "32 by
 egd_active() { [ "$(show ActiveState "$E")" = active ]; }
 check "socket: the client started $E" wait_until 30 egd_active
 epid=$(show MainPID "$E")
+aa_check "the EGD daemon of the socket" "$epid"
 check "socket: the EGD daemon says it serves on the socket systemd handed over" \
 	wait_until 30 sh -c 'journalctl -q -o cat _PID=$1 | grep -q "egd unix:$2: serving on the socket systemd handed over (descriptor 3)"' - "$epid" "$EGD_SOCK"
 journal_of "$epid" | sed 's/^/E2E # journal: /'
