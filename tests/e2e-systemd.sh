@@ -8,7 +8,7 @@
 # 2. Boots Debian 12's kernel (tests/qemu/debian-kernel.sh, as
 #    tests/e2e-qemu.sh) with a minimal Debian 12 root as its initramfs
 #    (rdinit=/sbin/init, so systemd is PID 1): debootstrap --variant=minbase
-#    with systemd and haveged, made once per machine and kept, packed as a
+#    with systemd, haveged and apparmor, made once per machine and kept, packed as a
 #    gzip cpio, in $HRNG_SYSTEMD_CACHE (default /var/cache/havege-rngd-tests/,
 #    one file per version stamp, see root_stamp below).  A second, small cpio
 #    on top adds the .deb, tests/qemu/systemd-guest.sh and a unit that runs
