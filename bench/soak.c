@@ -451,7 +451,7 @@ static int make_generators(struct generator **g, struct generator **eg,
 static int open_egd(struct glue *gl)
 {
 	char spec[sizeof(((struct sockaddr_un *)0)->sun_path) + 8], err[256];
-	struct egd_listener_cfg l = { spec };
+	struct egd_listener_cfg l = { .spec = spec };
 	struct egd_config ec = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				 .unix_gid = (gid_t)-1,
 				 .rate = soak.o.rate, .max_clients = soak.o.clients,

@@ -109,7 +109,8 @@ struct quiet_log {
 struct egd_listener {
 	int fd;
 	char *name;                     /* the spec, for messages */
-	char *path;                     /* UNIX: the socket file, else NULL */
+	char *path;                     /* UNIX: the socket file we made, else NULL */
+	bool is_unix;                   /* an AF_UNIX listener (made or inherited) */
 	dev_t dev;                      /* UNIX: the inode we bound */
 	ino_t ino;
 	unsigned port;                  /* TCP: the bound port */
@@ -233,6 +234,7 @@ static int unix_open(struct egd_listener *l, const char *path,
 		set_err(err, errlen, "%s: bind: %s", l->name, strerror(errno));
 		return -1;
 	}
+	l->is_unix = true;
 	l->path = strdup(path);
 	if (!l->path) {
 		unlink(path);
@@ -342,9 +344,26 @@ static int tcp_open(struct egd_listener *l, const char *spec, char *err, size_t 
 	return 0;
 }
 
-static int listener_open(struct egd_listener *l, const char *spec,
+/* A socket handed over: already bound and listening (fds_listeners()
+ * checked that), its file and mode the socket unit's. */
+static int inherited_open(struct egd_listener *l, int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+
+	l->fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+		l->is_unix = sa.ss_family == AF_UNIX;
+		if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+			l->port = tcp_port(fd);
+	}
+	return 0;
+}
+
+static int listener_open(struct egd_listener *l, const struct egd_listener_cfg *lc,
 			 const struct egd_config *cfg, char *err, size_t errlen)
 {
+	const char *spec = lc->spec;
 	int rc;
 
 	l->fd = -1;
@@ -353,6 +372,8 @@ static int listener_open(struct egd_listener *l, const char *spec,
 		set_err(err, errlen, "out of memory");
 		return -1;
 	}
+	if (lc->inherited)
+		return inherited_open(l, lc->fd);
 	if (spec && strncmp(spec, "unix:", 5) == 0)
 		rc = unix_open(l, spec + 5, cfg, err, errlen);
 	else if (spec && strncmp(spec, "tcp:", 4) == 0)
@@ -852,7 +873,7 @@ static bool peer_uid(const struct egd_listener *l, int fd, uid_t *uid)
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
-	if (!l->path || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+	if (!l->is_unix || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
 	*uid = cr.uid;
 	return true;
@@ -1195,7 +1216,7 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 	s->read = read;
 	s->ctx = ctx;
 	for (i = 0; i < s->nls; i++) {
-		if (listener_open(&s->ls[i], c.listeners[i].spec, &c, err, errlen) < 0) {
+		if (listener_open(&s->ls[i], &c.listeners[i], &c, err, errlen) < 0) {
 			egd_server_free(s);
 			return -1;
 		}

@@ -69,6 +69,12 @@ int egd_parse(const uint8_t *buf, size_t len, struct egd_request *req);
 
 struct egd_listener_cfg {
 	const char *spec;               /* "unix:PATH", "tcp:[HOST:]PORT" */
+	/* Socket activation: serve on fd, a listening stream socket handed
+	 * over (spec is then only its name in messages).  The server takes
+	 * it over and closes it, but never removes its socket file: that
+	 * belongs to whoever made it (systemd's socket unit). */
+	bool inherited;
+	int fd;
 };
 
 /* Zero in a field means its default (in brackets), but for unix_mode,

@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,20 +405,78 @@ static bool egd_io_dead(void *arg)
 	return egd_source_dead(((struct egd_glue *)arg)->srv);
 }
 
-/* Open the listeners of --egd.  Returns 0, or 1 after one line. */
+/* The listening sockets systemd handed over (fds_listeners() in main()):
+ * descriptors FDS_LISTEN_FIRST on, and their names for messages. */
+static int n_inherited;
+static char inherited_name[FDS_LISTEN_MAX][sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
+
+/* Name inherited socket i "unix:PATH" (what --egd would say for it) when it
+ * is a UNIX socket with a path, else "fd:N". */
+static void inherited_names(void)
+{
+	int i;
+
+	for (i = 0; i < n_inherited; i++) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+		int fd = FDS_LISTEN_FIRST + i;
+
+		memset(&sa, 0, sizeof(sa));
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    sa.sun_family == AF_UNIX && sa.sun_path[0] &&
+		    len > offsetof(struct sockaddr_un, sun_path))
+			snprintf(inherited_name[i], sizeof(inherited_name[i]), "unix:%.*s",
+				 (int)(len - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
+		else
+			snprintf(inherited_name[i], sizeof(inherited_name[i]), "fd:%d", fd);
+	}
+}
+
+/* The listeners: every --egd, but one naming the very socket systemd
+ * handed over (unix:PATH, same path) serves on the inherited one instead
+ * of binding; inherited sockets no --egd names are served as well. */
+static size_t egd_listeners(const struct options *o, struct egd_listener_cfg *l)
+{
+	bool used[FDS_LISTEN_MAX] = { false };
+	size_t n = 0;
+	unsigned i;
+	int j;
+
+	for (i = 0; i < o->n_egd; i++, n++) {
+		l[n] = (struct egd_listener_cfg){ .spec = o->egd[i] };
+		for (j = 0; j < n_inherited; j++) {
+			if (!used[j] && strcmp(o->egd[i], inherited_name[j]) == 0) {
+				l[n].inherited = used[j] = true;
+				l[n].fd = FDS_LISTEN_FIRST + j;
+				break;
+			}
+		}
+	}
+	for (j = 0; j < n_inherited; j++)
+		if (!used[j])
+			l[n++] = (struct egd_listener_cfg){ .spec = inherited_name[j],
+							    .inherited = true,
+							    .fd = FDS_LISTEN_FIRST + j };
+	return n;
+}
+
+/* Open the listeners of --egd and socket activation.  Returns 0, or 1
+ * after one line. */
 static int egd_open(const struct options *o, struct egd_glue *e)
 {
-	struct egd_listener_cfg l[OPT_EGD_MAX];
+	struct egd_listener_cfg l[OPT_EGD_MAX + FDS_LISTEN_MAX];
 	struct egd_config ec = {
-		.listeners = l, .nlisteners = o->n_egd, .unix_mode = o->egd_mode,
+		.listeners = l, .nlisteners = egd_listeners(o, l), .unix_mode = o->egd_mode,
 		.unix_gid = (gid_t)-1, .rate = o->egd_rate, .burst = o->egd_burst,
 		.max_clients = o->egd_clients, .max_per_uid = o->egd_per_uid,
 	};
 	char err[256];
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < o->n_egd; i++)
-		l[i].spec = o->egd[i];
+	for (i = 0; i < ec.nlisteners; i++)
+		if (l[i].inherited)
+			log_info("egd %s: serving on the socket systemd handed over (descriptor %d)",
+				 l[i].spec, l[i].fd);
 	if (o->egd_group) {
 		struct group *gr = getgrnam(o->egd_group);
 
@@ -445,7 +506,7 @@ static int run_daemon(const struct options *o, const struct cache_geom *geom)
 	struct egd_glue egd = { 0 };
 	struct feeder_io io = { .pollfds = egd_io_pollfds, .dispatch = egd_io_dispatch,
 				.log_stats = egd_io_stats, .dead = egd_io_dead, .arg = &egd };
-	bool serve = o->n_egd > 0 && !o->once;
+	bool serve = (o->n_egd > 0 || n_inherited > 0) && !o->once;
 	struct gen_config gc;
 	struct feeder_stats st;
 	struct kernel_info info;
@@ -534,10 +595,20 @@ int main(int argc, char **argv)
 		log_errx("%s", err);
 		return 1;
 	}
-	/* The daemon keeps nothing of its caller's: closed before any
-	 * library could open something of its own. */
-	if (opt_run_mode(&o) == RUN_DAEMON)
-		fds_close_inherited();
+	/* The daemon keeps nothing of its caller's but the sockets systemd
+	 * hands over: the rest closed before any library could open something
+	 * of its own.  --once serves no EGD: it keeps none. */
+	if (opt_run_mode(&o) == RUN_DAEMON) {
+		n_inherited = fds_listeners(err, sizeof(err));
+		if (n_inherited < 0) {
+			log_errx("%s", err);
+			return 1;
+		}
+		if (o.once)
+			n_inherited = 0;
+		fds_close_inherited(n_inherited);
+		inherited_names();
+	}
 	if (o.help) {
 		opt_usage(stderr);
 		return 1;

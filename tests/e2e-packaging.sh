@@ -78,6 +78,8 @@ fi
 	if [ "$pkg_unitdir" != no ]; then
 		echo "$pkg_unitdir/havege-rngd.service"
 		echo "$pkg_unitdir/havege-rngd-once.service"
+		echo "$pkg_unitdir/havege-rngd-egd.socket"
+		echo "$pkg_unitdir/havege-rngd-egd.service"
 	fi
 } | sort >"$work/expected"
 files_under "$dest" >"$work/actual"
@@ -148,7 +150,8 @@ else
 fi
 printf '%s\n' /etc/hr-test/default/havege-rngd /etc/hr-test/init.d/havege-rngd \
 	/opt/hr/man/man8/havege-rngd.8 /opt/hr/units/havege-rngd-once.service \
-	/opt/hr/units/havege-rngd.service >"$work/expected2"
+	/opt/hr/units/havege-rngd.service /opt/hr/units/havege-rngd-egd.socket \
+	/opt/hr/units/havege-rngd-egd.service | sort >"$work/expected2"
 files_under "$work/d2" >"$work/actual2"
 same_list "other directories: each file where --sysconfdir, --mandir and the unit dir say" \
 	"$work/expected2" "$work/actual2"
@@ -162,7 +165,7 @@ check "other directories: the init script runs --sbindir's program" \
 if configure_b2 "$@" --prefix=/opt/hr --with-systemdsystemunitdir=no &&
 	pmake -s -C "$b2" install-data DESTDIR="$work/d3" >"$work/install3.log" 2>&1; then
 	check "--with-systemdsystemunitdir=no: no unit installed" \
-		[ -z "$(cd "$work/d3" && find . -name '*.service')" ]
+		[ -z "$(cd "$work/d3" && find . -name '*.service' -o -name '*.socket')" ]
 	check "--with-systemdsystemunitdir=no: init script still installed" \
 		[ -x "$work/d3/opt/hr/etc/init.d/havege-rngd" ]
 else
@@ -220,9 +223,10 @@ else
 	# any output is a failure too.
 	vroot=$work/vroot
 	mkdir -p "$vroot/etc/systemd/system" "$vroot$pkg_sbindir" &&
-		cp "$unit" "$once" "$vroot/etc/systemd/system/" &&
+		cp "$unit" "$once" "$dest$pkg_unitdir/havege-rngd-egd.socket" \
+		"$dest$pkg_unitdir/havege-rngd-egd.service" "$vroot/etc/systemd/system/" &&
 		cp "$dest$pkg_sbindir/havege-rngd" "$vroot$pkg_sbindir/" || exit 99
-	for u in havege-rngd.service havege-rngd-once.service; do
+	for u in havege-rngd.service havege-rngd-once.service havege-rngd-egd.socket havege-rngd-egd.service; do
 		out=$(systemd-analyze verify --man=no --root="$vroot" "$vroot/etc/systemd/system/$u" 2>&1)
 		quiet_ok "systemd-analyze verify $u: status 0, no output" $? "$out"
 	done

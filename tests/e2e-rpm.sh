@@ -54,12 +54,14 @@ check "the package is there" test -f "$rpm" || { done_testing; exit 1; }
 # ---------------------------------------------------------------- contents
 rpm -qlp "$rpm" >"$work/files" 2>/dev/null
 for f in /usr/sbin/havege-rngd /usr/lib/systemd/system/havege-rngd.service \
-	/usr/lib/systemd/system/havege-rngd-once.service /etc/default/havege-rngd \
+	/usr/lib/systemd/system/havege-rngd-once.service \
+	/usr/lib/systemd/system/havege-rngd-egd.socket \
+	/usr/lib/systemd/system/havege-rngd-egd.service /etc/default/havege-rngd \
 	/usr/share/man/man8/havege-rngd.8 /usr/share/doc/havege-rngd-"$ver"/migrating.md \
 	/usr/share/doc/havege-rngd-"$ver"/packaging.md; do
 	grep -q "^$f" "$work/files" || fail "package holds $f"
 done
-ok "package holds the program, both units, the defaults file, the man page, the docs"
+ok "package holds the program, the four units, the defaults file, the man page, the docs"
 check "no init script (the units replace it)" sh -c '! grep -q init.d "$1"' - "$work/files"
 check "the defaults file is %config(noreplace)" \
 	sh -c 'rpm -qp --qf "[%{FILEFLAGS:fflags} %{FILENAMES}\n]" "$1" 2>/dev/null |
@@ -74,10 +76,10 @@ check "the unit runs /usr/sbin/havege-rngd and reads /etc/default/havege-rngd" \
 rpm -qp --scripts "$rpm" >"$work/scripts" 2>/dev/null
 sed 's/^/# /' "$work/scripts"
 scriptlet() { sed -n "/^$1 scriptlet/,/scriptlet (using/p" "$work/scripts"; }
-check "post: presets both units on installation" \
-	sh -c 'echo "$1" | grep -q "preset havege-rngd.service havege-rngd-once.service"' - "$(scriptlet postinstall)"
-check "preun: disables and stops both on removal" \
-	sh -c 'echo "$1" | grep -q "disable --now havege-rngd.service havege-rngd-once.service"' - "$(scriptlet preuninstall)"
+check "post: presets the four units on installation" \
+	sh -c 'echo "$1" | grep -q "preset havege-rngd.service havege-rngd-once.service havege-rngd-egd.socket havege-rngd-egd.service"' - "$(scriptlet postinstall)"
+check "preun: disables and stops the four on removal" \
+	sh -c 'echo "$1" | grep -q "disable --now havege-rngd.service havege-rngd-once.service havege-rngd-egd.socket havege-rngd-egd.service"' - "$(scriptlet preuninstall)"
 check "postun: restarts the daemon on upgrade, not the once unit" \
 	sh -c 'echo "$1" | grep -q "try-restart havege-rngd.service" && ! echo "$1" | grep -q "try-restart.*once"' \
 	- "$(scriptlet postuninstall)"

@@ -137,7 +137,7 @@ static int srv_open(struct srv *v, struct egd_config *cfg)
 static struct srv *srv_start(uint64_t rate, uint64_t burst, unsigned clients, size_t queue)
 {
 	struct srv *v = calloc(1, sizeof(*v));
-	struct egd_listener_cfg l = { v->path };
+	struct egd_listener_cfg l = { .spec = v->path };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
 				  .unix_mode = 0600, .unix_gid = (gid_t)-1,
 				  .rate = rate, .burst = burst,
@@ -836,7 +836,7 @@ static void test_hangup_while_owed(void **state)
 static void test_source_failure(void **state)
 {
 	struct srv *v = calloc(1, sizeof(*v));
-	struct egd_listener_cfg l = { v->path };
+	struct egd_listener_cfg l = { .spec = v->path };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				  .unix_gid = (gid_t)-1 };
 	uint8_t rep[16];
@@ -946,7 +946,7 @@ static void test_max_clients(void **state)
  * line, and one a minute later says how many were not reported. */
 static int fd_limit_child(const char *spec, const char *logpath)
 {
-	struct egd_listener_cfg l = { spec };
+	struct egd_listener_cfg l = { .spec = spec };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				  .unix_gid = (gid_t)-1, .max_clients = 1024 };
 	struct rlimit rl = { 64, 4096 };
@@ -1045,7 +1045,7 @@ static int listen_unix(const char *path, bool stay)
 static int try_new(const char *spec, mode_t mode, gid_t gid, char *err, size_t errlen,
 		   struct egd_server **s)
 {
-	struct egd_listener_cfg l = { spec };
+	struct egd_listener_cfg l = { .spec = spec };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
 				  .unix_mode = mode, .unix_gid = gid };
 
@@ -1151,7 +1151,7 @@ static void test_stall_and_idle(void **state)
 	struct egd_server *s;
 	struct egd_listener_stats st;
 	char spec[140], err[256];
-	struct egd_listener_cfg l = { spec };
+	struct egd_listener_cfg l = { .spec = spec };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				  .unix_gid = (gid_t)-1 };
 	struct source src = { .log = calloc(1, LOG_CAP) };
@@ -1209,7 +1209,7 @@ static void test_per_uid(void **state)
 {
 	enum { PER_UID = 3 };
 	struct srv *v = calloc(1, sizeof(*v));
-	struct egd_listener_cfg l = { v->path };
+	struct egd_listener_cfg l = { .spec = v->path };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0666,
 				  .unix_gid = (gid_t)-1, .max_clients = 8,
 				  .max_per_uid = PER_UID };
@@ -1270,7 +1270,7 @@ static void test_bad_specs(void **state)
 static void test_tcp(void **state)
 {
 	struct srv *v = calloc(1, sizeof(*v));
-	struct egd_listener_cfg l[2] = { { "tcp:127.0.0.1:0" }, { "tcp:0" } };
+	struct egd_listener_cfg l[2] = { { .spec = "tcp:127.0.0.1:0" }, { .spec = "tcp:0" } };
 	struct egd_config cfg = { .listeners = l, .nlisteners = 2, .unix_gid = (gid_t)-1 };
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

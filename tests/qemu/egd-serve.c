@@ -98,7 +98,7 @@ static int source_open(struct source *src, const char *served)
 static int serve(const char *path, const char *served, unsigned timeout_s)
 {
 	char spec[256], err[256];
-	struct egd_listener_cfg l = { spec };
+	struct egd_listener_cfg l = { .spec = spec };
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				  .unix_gid = (gid_t)-1, .max_clients = 1024 };
 	struct source src = { 0 };

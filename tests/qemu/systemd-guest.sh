@@ -20,7 +20,13 @@
 #    line per attempt, retried every RestartSec, no start limit;
 #  - havege-rngd-once.service exits 0;
 #  - the EGD drop-in of havege-rngd(8): a client in the socket's group
-#    reads, one outside it is refused, and CAP_CHOWN is not kept.
+#    reads, one outside it is refused, and CAP_CHOWN is not kept;
+#  - havege-rngd-egd.socket: not enabled by the package; "systemctl enable
+#    --now" with SocketGroup= in a drop-in; the first client starts the
+#    EGD-only havege-rngd-egd.service, handed the socket: a client in the
+#    group reads, one outside is refused, no capability at all (CAP_CHOWN
+#    not even bounding), the feeding daemon untouched, exposure <= 1.5;
+#    after kill -9 clients are served by a new EGD daemon.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 U=havege-rngd.service
@@ -77,6 +83,36 @@ else
 fi
 check "installing enables the service" systemctl is-enabled --quiet "$U"
 check "installing starts the service, which becomes active" wait_until 60 is_active
+# ---------------------------------------------------------------- AppArmor
+# contrib/apparmor's profile, in enforce mode for everything from here on:
+# loaded as a host would (/etc/apparmor.d, apparmor_parser -r), then the
+# daemon restarted so that it runs under it.
+aa_on=0
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
+	command -v apparmor_parser >/dev/null 2>&1; then
+	cp /e2e/usr.sbin.havege-rngd /etc/apparmor.d/
+	if apparmor_parser -r /etc/apparmor.d/usr.sbin.havege-rngd 2>/tmp/aa.log; then
+		ok "AppArmor: apparmor_parser -r loads the profile"
+		aa_on=1
+	else
+		fail "AppArmor: apparmor_parser -r loads the profile"
+		sed 's/^/E2E # /' /tmp/aa.log
+	fi
+	check "AppArmor: havege-rngd in enforce mode" \
+		grep -qx "havege-rngd (enforce)" /sys/kernel/security/apparmor/profiles
+	systemctl restart "$U"
+	wait_until 60 is_active
+else
+	fail "AppArmor: the guest kernel has it on and apparmor_parser is installed"
+fi
+# confined PID: the daemon runs under the profile, enforcing
+confined() { [ "$(cat /proc/"$1"/attr/current 2>/dev/null)" = "havege-rngd (enforce)" ]; }
+aa_check() { # aa_check WHAT PID
+	[ "$aa_on" -eq 1 ] || return 0
+	check "AppArmor: $1 runs confined (havege-rngd (enforce))" confined "$2"
+}
+aa_check "the daemon" "$(show MainPID)"
+
 check "installing does not enable havege-rngd-once.service" \
 	sh -c '! systemctl is-enabled --quiet havege-rngd-once.service'
 cat /tmp/haveged-args >>/etc/default/havege-rngd
@@ -257,6 +293,32 @@ rc=$?
 note "havege-rngd-once: $(journalctl -q --no-pager -o cat _SYSTEMD_UNIT=havege-rngd-once.service | tail -n 1)"
 check "havege-rngd-once.service runs and exits 0" \
 	test "$rc/$(show Result havege-rngd-once.service)/$(show ExecMainStatus havege-rngd-once.service)" = 0/success/0
+if [ "$aa_on" -eq 1 ]; then
+	# --once under the profile, by hand: its label looked at while it runs
+	# its start-up tests (seconds), before it exits
+	sh -c 'exec /usr/sbin/havege-rngd --once' &
+	opid=$!
+	once_label=""
+	wait_until 10 confined "$opid" && once_label=$(cat /proc/"$opid"/attr/current 2>/dev/null)
+	wait "$opid"
+	orc=$?
+	note "havege-rngd --once by hand: label '$once_label', exit $orc"
+	check "AppArmor: --once runs confined and exits 0" \
+		test "$once_label/$orc" = "havege-rngd (enforce)/0"
+	# A path outside the profile: a denial in the kernel's log and one
+	# clear line with exit 1, not a crash.
+	dmesg -C 2>/dev/null
+	/usr/sbin/havege-rngd -n 64 -f /root/denied.bin >/tmp/denied.out 2>&1
+	drc=$?
+	note "havege-rngd -n 64 -f /root/denied.bin: exit $drc: $(cat /tmp/denied.out)"
+	check "AppArmor: a path outside the profile: exit 1 and one line, not a crash" \
+		test "$drc" -eq 1 -a "$(wc -l </tmp/denied.out)" -eq 1
+	# (file mode writes a temporary file beside the target, then renames
+	# it: the denial names that file, in /root)
+	check "AppArmor: ... and the kernel logs the denial, in /root" \
+		wait_until 10 sh -c 'dmesg 2>/dev/null | grep "apparmor=\"DENIED\"" | grep "profile=\"havege-rngd\"" | grep -q "name=\"/root/"'
+	dmesg 2>/dev/null | grep 'apparmor="DENIED"' | sed 's/^/E2E # dmesg: /'
+fi
 
 # ---------------------------------------------------------------- EGD
 # havege-rngd(8), EGD SERVER: the drop-in and the defaults file's example.
@@ -295,8 +357,64 @@ note "with the EGD drop-in: CapInh CapPrm CapEff CapAmb = $s, CapBnd $(field "$p
 # The bounding set keeps the unit's CAP_CHOWN: shrinking it takes
 # CAP_SETPCAP, which the unit does not give.  It cannot come back into the
 # permitted set: NoNewPrivs, and execve is outside the daemon's filter.
+aa_check "the daemon serving EGD (drop-in)" "$pid"
 check "EGD: CAP_CHOWN is not kept once the socket is made (only CAP_SYS_ADMIN permitted)" \
 	test "$s" = "0000000000000000 0000000000200000 0000000000200000 0000000000000000"
+
+# ---------------------------------------------------------------- socket
+# havege-rngd-egd.socket, the way doc/egd.md says: the drop-in and --egd
+# above gone, the socket's group set in a drop-in of its own, then
+# "systemctl enable --now havege-rngd-egd.socket" alone.  The first client
+# starts havege-rngd-egd.service (EGD only), which is handed the socket.
+rm -rf "/etc/systemd/system/$U.d"
+sed -i '/--egd/d' /etc/default/havege-rngd
+S=havege-rngd-egd.socket
+E=havege-rngd-egd.service
+mkdir -p "/etc/systemd/system/$S.d"
+printf '[Socket]\nSocketGroup=libvirt-qemu\n' >"/etc/systemd/system/$S.d/group.conf"
+systemctl daemon-reload
+fpid=$(fresh_start)
+# the service has no [Install]: "static", started only by the socket
+st="$(systemctl is-enabled "$S")/$(systemctl is-enabled "$E")"
+check "socket: installing the package enabled neither $S nor $E ($st)" test "$st" = disabled/static
+systemctl enable --now "$S" >/tmp/enable.log 2>&1
+check "socket: systemctl enable --now $S" test $? -eq 0
+sed 's/^/E2E # /' /tmp/enable.log
+check "socket: listening, $E not started before a client comes" \
+	test "$(show ActiveState "$S")/$(show SubState "$S")/$(show ActiveState "$E")" = active/listening/inactive
+check "socket: $EGD_SOCK is systemd's: mode 660, owner root, group libvirt-qemu" \
+	test "$(stat -c '%F %a %U %G' "$EGD_SOCK" 2>/dev/null)" = "socket 660 root libvirt-qemu"
+r=$(egd_read qemu-client 2>&1)
+note "socket, client in libvirt-qemu (the first, starting $E): $r"
+check "socket: a client in the socket's group reads 32 bytes" test "$r" = "32 bytes"
+egd_active() { [ "$(show ActiveState "$E")" = active ]; }
+check "socket: the client started $E" wait_until 30 egd_active
+epid=$(show MainPID "$E")
+aa_check "the EGD daemon of the socket" "$epid"
+check "socket: the EGD daemon says it serves on the socket systemd handed over" \
+	wait_until 30 sh -c 'journalctl -q -o cat _PID=$1 | grep -q "egd unix:$2: serving on the socket systemd handed over (descriptor 3)"' - "$epid" "$EGD_SOCK"
+journal_of "$epid" | sed 's/^/E2E # journal: /'
+r=$(egd_read outsider 2>&1)
+note "socket, client outside it: $r"
+check "socket: a client outside the group is refused" test "$r" = "connect: Permission denied"
+c="$(field "$epid" CapInh) $(field "$epid" CapPrm) $(field "$epid" CapEff) $(field "$epid" CapBnd) $(field "$epid" CapAmb)"
+note "socket: $E: CapInh CapPrm CapEff CapBnd CapAmb = $c; NoNewPrivs $(field "$epid" NoNewPrivs), Seccomp $(field "$epid" Seccomp)"
+check "socket: the EGD daemon has no capability at all, CAP_CHOWN not even in its bounding set" \
+	test "$c" = "0000000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+check "socket: havege-rngd.service still feeds the kernel, the same process" \
+	test "$(show MainPID)" = "$fpid" -a "$(show ActiveState)" = active
+escore=$(systemd-analyze security --no-pager "$E" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+note "systemd-analyze security: $E ${escore:-?}"
+check "socket: $E's exposure ${escore:-?} is no higher than 1.5" \
+	awk -v s="$escore" 'BEGIN { exit !(s != "" && s + 0 <= 1.5) }'
+# kill -9: the restarted EGD daemon is handed the socket again
+kill -9 "$epid"
+new_egd() { p=$(show MainPID "$E"); [ "$p" -ne 0 ] && [ "$p" -ne "$epid" ] && egd_active; }
+r=$(egd_read qemu-client 2>&1)
+check "socket: after kill -9 of the EGD daemon a client still reads ($r)" test "$r" = "32 bytes"
+check "socket: ... served by a new EGD daemon" wait_until 30 new_egd
+journalctl -q --no-pager -o cat -u "$S" -u "$E" | tail -n 15 | sed 's/^/E2E # journal: /'
 
 note "guest time at the end: $(cut -d' ' -f1 /proc/uptime) s"
 echo "E2E done"
