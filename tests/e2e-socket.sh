@@ -18,6 +18,8 @@
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (the hand-off and the client)"
 client_py=$(cd "$top_srcdir" && pwd)/tests/egd/client.py
 listen_py=$(cd "$top_srcdir" && pwd)/tests/egd/listen.py
+# absolute: the script works in $work, and make distcheck gives a relative top_srcdir
+egd_md=$(cd "$top_srcdir" && pwd)/doc/egd.md
 work=$(mktemp -d) || exit 99
 chmod 1777 "$work"
 pid=""
@@ -101,7 +103,7 @@ bad notlisten '^havege-rngd: LISTEN_FDS: descriptor 3 is not a listening stream 
 
 # --- doc/egd.md's libvirt domain: valid for libvirt's own schema
 xml=$work/domain.xml
-sed -n '/^<!-- domain-xml -->$/,/^```$/p' "$top_srcdir/doc/egd.md" | sed '1,2d;$d' >"$xml"
+sed -n '/^<!-- domain-xml -->$/,/^```$/p' "$egd_md" | sed '1,2d;$d' >"$xml"
 check "doc/egd.md has the domain XML, with the EGD backend on the socket unit's path" \
 	grep -q "<source mode='connect' path='/run/havege-rngd/egd.sock'/>" "$xml"
 if command -v virt-xml-validate >/dev/null 2>&1; then
