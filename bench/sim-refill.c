@@ -7,7 +7,7 @@
  * caches from cpu_detect(), the daemon's -o default), a simulated 4096-bit
  * pool (kernel_sim.h) whose virtual clock also advances by the real time
  * the feeder spends computing (real_time_counts), and runs the unmodified
- * feeder_run() until the virtual duration has passed.  It then prints one
+ * the feeder on the daemon's loop until the virtual duration has passed.  It then prints one
  * "name value [unit]" line per figure, for bench/refill.sh to read:
  * the consumer's blocked time, the wake-to-refill latency (real ns from the
  * POLLOUT wake-up to the RNDADDENTROPY that lifted the pool back above the
@@ -34,6 +34,7 @@
 #include "generator.h"
 #include "kernel_sim.h"
 #include "log.h"
+#include "loop.h"
 #include "testspec.h"
 #include "util.h"
 
@@ -160,13 +161,14 @@ static void parse_opts(int argc, char **argv, struct sim_opts *o)
 static volatile sig_atomic_t stop;
 
 struct outcome {
-	int status;                   /* feeder_run()'s */
+	int status;                   /* the loop's */
 	struct feeder_stats fs;
+	uint64_t wakeups;             /* the loop's */
 	struct sim_stats *ss;         /* a copy: the sim is freed */
 	struct gen_stats gs;
 	uint64_t virt_ns;             /* virtual time at the end */
-	uint64_t wall_ns;             /* real time of feeder_run() */
-	uint64_t cpu_ns;              /* user + system time of feeder_run() */
+	uint64_t wall_ns;             /* real time of the loop */
+	uint64_t cpu_ns;              /* user + system time of the loop */
 };
 
 static uint64_t cpu_ns_now(void)
@@ -178,7 +180,7 @@ static uint64_t cpu_ns_now(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-/* The generator as the daemon builds it (main.c: caches from cpu_detect,
+/* The generator as the daemon builds it (mode_gen_config(): caches from cpu_detect,
  * -b, -t, -o), with GEN_SEEDS output.  Exits on failure. */
 static struct generator *make_generator(const struct sim_opts *o, struct testspec *spec,
 					struct cache_geom *geom)
@@ -213,8 +215,10 @@ static void run(const struct sim_opts *o, struct generator *g, struct outcome *o
 				 .stop = &stop, .real_time_counts = true };
 	struct feeder_config fc = { .feed = true, .write_set = true, .write_bits = (int)o->threshold,
 				    .interval_s = 60, .credit_per_byte = o->credit };
-	struct feeder_signals sig = { .stop = &stop };
+	struct loop_config lc = { .stop = &stop, .waiting = "waiting on /dev/random" };
 	struct kernel_info info;
+	struct feeder *f;
+	struct loop l;
 	struct kernel_sim *sim;
 	struct kernel k;
 	uint64_t cpu0, t0;
@@ -224,11 +228,19 @@ static void run(const struct sim_opts *o, struct generator *g, struct outcome *o
 		fprintf(stderr, "sim-refill: cannot set up the simulated kernel\n");
 		exit(1);
 	}
+	f = feeder_new(&k, &info, g, &fc, &stop, &out->fs);
+	if (!f)
+		exit(1);
+	lc.k = &k;
+	loop_init(&l, &lc);
+	feeder_add(f, &l);
 	cpu0 = cpu_ns_now();
 	t0 = monotonic_ns();
-	out->status = feeder_run(&k, &info, g, &fc, &sig, &out->fs, NULL, NULL, NULL);
+	out->status = loop_run(&l);
 	out->wall_ns = monotonic_ns() - t0;
 	out->cpu_ns = cpu_ns_now() - cpu0;
+	out->wakeups = loop_wakeups(&l);
+	feeder_free(f);
 	out->virt_ns = kernel_sim_now(sim);
 	out->ss = malloc(sizeof(*out->ss));
 	if (!out->ss) {
@@ -311,7 +323,7 @@ static void print_figures(const struct sim_opts *o, const struct cache_geom *geo
 	printf("below_pct %.3f\n", vs > 0 ? 100.0 * ss->below_ns / r->virt_ns : 0.0);
 	printf("longest_below_us %.1f\n", ss->longest_below_ns / 1e3);
 	print_latency(ss);
-	printf("wakeups %llu\n", (unsigned long long)r->fs.wakeups);
+	printf("wakeups %llu\n", (unsigned long long)r->wakeups);
 	printf("wake_writable %llu\n", (unsigned long long)ss->wake_writable);
 	printf("refills %llu\n", (unsigned long long)r->fs.refills);
 	printf("add_calls %llu\n", (unsigned long long)r->fs.add_calls);

@@ -8,10 +8,10 @@
  * window, ticks); one daemon instance and its restarts; the report; the
  * clients; main.
  *
- * Server mode runs what run_daemon() in src/main.c runs: a GEN_SEEDS
- * generator for the kernel, a GEN_STREAM one for EGD, both with the
- * daemon's default online tests, and the unmodified feeder_run() with the
- * EGD server as its io.  The simulated 4096-bit pool (kernel_sim.h) keeps
+ * Server mode runs the daemon's own composition, daemon_run() (service.h):
+ * a GEN_SEEDS generator for the kernel, a GEN_STREAM one for EGD, both with
+ * the daemon's default online tests, the feeder and the EGD server on the
+ * one loop, and a handler of its own for the schedule.  The simulated 4096-bit pool (kernel_sim.h) keeps
  * its virtual clock equal to real time, and its consumer drains it
  * continuously.  Between start and start + length (-f) the timer is
  * stuck (timer_mock_set(), so only a --enable-mock-timer build can run
@@ -50,6 +50,8 @@
 #include "cpu.h"
 #include "egd.h"
 #include "feeder.h"
+#include "loop.h"
+#include "service.h"
 #include "generator.h"
 #include "kernel_sim.h"
 #include "log.h"
@@ -322,21 +324,27 @@ static unsigned count_fds(void)
 	return n > 3 ? n - 3 : 0;      /* ".", "..", and the DIR's own */
 }
 
+/* t = the finished instances' counters plus one instance's. */
+static void egd_add(struct egd_listener_stats *t, const struct egd_listener_stats *now)
+{
+	*t = soak.egd_done;
+	t->bytes_served += now->bytes_served;
+	t->requests += now->requests;
+	t->clients_accepted += now->clients_accepted;
+	t->clients_refused += now->clients_refused;
+	t->protocol_errors += now->protocol_errors;
+	t->clients_now = now->clients_now;
+	if (now->queue_peak > t->queue_peak)
+		t->queue_peak = now->queue_peak;
+}
+
 static void egd_totals(struct egd_listener_stats *t)
 {
 	struct egd_listener_stats now = { 0 };
 
-	*t = soak.egd_done;
-	if (soak.egd && egd_get_stats(soak.egd, 0, &now, NULL) == 0) {
-		t->bytes_served += now.bytes_served;
-		t->requests += now.requests;
-		t->clients_accepted += now.clients_accepted;
-		t->clients_refused += now.clients_refused;
-		t->protocol_errors += now.protocol_errors;
-		t->clients_now = now.clients_now;
-		if (now.queue_peak > t->queue_peak)
-			t->queue_peak = now.queue_peak;
-	}
+	if (soak.egd)
+		egd_get_stats(soak.egd, 0, &now, NULL);
+	egd_add(t, &now);
 }
 
 static void print_tick(uint64_t now)
@@ -393,131 +401,82 @@ static uint64_t schedule_in(void)
 
 /* ------------------------------------------------------------ one instance
  *
- * instance_run() is run_daemon() of src/main.c without the process
- * around it: both generators (their start-up tests included), the EGD
- * server, the threshold, feeder_run(); then everything freed, as the
- * process's exit would.  The io hooks also drive the schedule, so the
- * window opens and closes inside the feeder's own loop.
+ * instance_run() is the daemon's daemon_run() without the process around
+ * it: both generators (their start-up tests included), the EGD server, the
+ * threshold, the loop; then everything freed, as the process's exit would.
+ * A handler of its own drives the schedule, so the window opens and
+ * closes inside the daemon's own loop.
  */
 
-struct glue {
-	struct generator *g;            /* EGD's GEN_STREAM generator */
-};
-
-static int glue_read(void *ctx, void *buf, size_t n)
+static size_t schedule_prepare(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			       bool *want_writable, uint64_t now_ns)
 {
-	return gen_read(((struct glue *)ctx)->g, buf, n);
-}
-
-static size_t io_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
-			 uint64_t now_ns)
-{
-	size_t n = egd_pollfds(arg, fds, max, timeout_ns, now_ns);
 	uint64_t t = schedule_in();
 
+	(void)arg;
+	(void)fds;
+	(void)max;
+	(void)want_writable;
+	(void)now_ns;
 	if (*timeout_ns < 0 || t < (uint64_t)*timeout_ns)
 		*timeout_ns = (int64_t)t;
-	return n;
+	return 0;
 }
 
-static void io_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
+static void schedule_wake(void *arg, struct loop *l, int w)
 {
-	egd_dispatch(arg, fds, n, now_ns);
+	(void)arg;
+	(void)l;
+	(void)w;
 	schedule();
 }
 
-static int make_generators(struct generator **g, struct generator **eg,
-			   const struct testspec *spec)
-{
-	struct cache_geom geom;
-	struct gen_config gc = { .buffer_words = 128 * 1024, .threads = 1,
-				 .spec = spec, .output = GEN_SEEDS };
-
-	cpu_detect(&geom, 0, 0);
-	gc.data_kb = geom.data_kb;
-	gc.inst_kb = geom.inst_kb;
-	*g = *eg = NULL;
-	if (gen_new(g, &gc) < 0)
-		return -1;
-	gc.output = GEN_STREAM;
-	if (gen_new(eg, &gc) < 0) {
-		gen_free(*g);
-		*g = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int open_egd(struct glue *gl)
-{
-	char spec[sizeof(((struct sockaddr_un *)0)->sun_path) + 8], err[256];
-	struct egd_listener_cfg l = { .spec = spec };
-	struct egd_config ec = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
-				 .unix_gid = (gid_t)-1,
-				 .rate = soak.o.rate, .max_clients = soak.o.clients,
-				 .max_per_uid = soak.o.clients };  /* every client is ours */
-
-	snprintf(spec, sizeof(spec), "unix:%s", soak.o.path);
-	if (egd_server_new(&soak.egd, &ec, glue_read, gl, err, sizeof(err)) < 0) {
-		fprintf(stderr, "soak: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void close_egd(void)
+static void add_results(const struct daemon_result *res)
 {
 	struct egd_listener_stats t;
 
-	egd_totals(&t);
+	egd_add(&t, &res->egd);
 	t.clients_now = 0;
 	soak.egd_done = t;
-	egd_server_free(soak.egd);
-	soak.egd = NULL;
+	soak.fs_done.refills += res->feeder.refills;
+	soak.fs_done.add_calls += res->feeder.add_calls;
+	soak.fs_done.bytes += res->feeder.bytes;
+	soak.fs_done.bits += res->feeder.bits;
+	soak.health_discards += res->seeds.health_intermittent;
+	soak.health_failure |= res->seeds.health_failure;
 }
 
-static void add_feeder_stats(const struct feeder_stats *fs, struct generator *g)
-{
-	struct gen_stats gs;
-
-	soak.fs_done.refills += fs->refills;
-	soak.fs_done.add_calls += fs->add_calls;
-	soak.fs_done.bytes += fs->bytes;
-	soak.fs_done.bits += fs->bits;
-	gen_get_stats(g, &gs);
-	soak.health_discards += gs.health_intermittent;
-	soak.health_failure |= gs.health_failure;
-}
-
-/* Returns feeder_run()'s status, or -1 when the start-up tests refused. */
+/* Returns the loop's status, or -1 when the start-up tests refused. */
 static int instance_run(const struct testspec *spec)
 {
-	struct feeder_config fc = { .feed = true, .write_set = true,
-				    .write_bits = (int)soak.o.threshold, .interval_s = 60,
-				    .credit_per_byte = FEEDER_CREDIT_MAX };
-	struct feeder_signals sig = { .stop = &stop };
-	struct feeder_io io = { .pollfds = io_pollfds, .dispatch = io_dispatch };
-	struct feeder_stats fs = { 0 };
-	struct kernel_info info;
-	struct generator *g;
-	struct glue gl;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	struct egd_listener_cfg l = { .spec = path };
+	struct loop_handler sched = { .prepare = schedule_prepare, .on_wake = schedule_wake };
+	struct daemon_config c = {
+		.feeder = { .feed = true, .write_set = true, .write_bits = (int)soak.o.threshold,
+			    .interval_s = 60, .credit_per_byte = FEEDER_CREDIT_MAX },
+		.gen = { .buffer_words = 128 * 1024, .threads = 1, .spec = spec },
+		.egd = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
+			 .unix_gid = (gid_t)-1, .rate = soak.o.rate, .max_clients = soak.o.clients,
+			 .max_per_uid = soak.o.clients },     /* every client is ours */
+		.kernel = &soak.k, .extra = &sched, .egd_now = &soak.egd, .stop = &stop,
+	};
+	struct daemon_result res;
+	struct cache_geom geom;
 	int status;
 
-	if (make_generators(&g, &gl.g, spec) < 0)
-		return -1;
-	if (open_egd(&gl) < 0 || kernel_detect(&soak.k, &info) < 0 ||
-	    feeder_set_threshold(&soak.k, &info, &fc)) {
+	snprintf(path, sizeof(path), "unix:%s", soak.o.path);
+	cpu_detect(&geom, 0, 0);
+	c.gen.data_kb = geom.data_kb;
+	c.gen.inst_kb = geom.inst_kb;
+	status = daemon_run(&c, &res);
+	add_results(&res);
+	/* Before the window nothing may keep an instance from starting. */
+	if (!res.looped && soak.phase == PH_BEFORE) {
 		fprintf(stderr, "soak: cannot set up the EGD server or the simulated kernel\n");
 		exit(1);
 	}
-	io.arg = soak.egd;
-	io.max_fds = egd_max_pollfds(soak.egd);
-	status = feeder_run(&soak.k, &info, g, &fc, &sig, &fs, &io, NULL, NULL);
-	add_feeder_stats(&fs, g);
-	close_egd();
-	gen_free(gl.g);
-	gen_free(g);
-	return status;
+	return res.looped ? status : -1;
 }
 
 /* RestartSec: sleep RESTART_S of real time, keeping the schedule. */

@@ -3,10 +3,10 @@
  * Functions offered:
  *   kernel_detect(), kernel_pool_name()   which pool this kernel has
  *   feeder_set_threshold()                apply -w (before privileges go)
- *   feeder_run()                          the control loop
+ *   feeder_new(), feeder_add(), feeder_free()   the pool's handler on the loop
  *
  * Sections: kernel kind; giving seeds to the kernel; the old pool; the new
- * pool; statistics; the loop.
+ * pool; statistics; the handler.
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include "conditioner.h"
 #include "feeder.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 /* Seeds buffered longer than this are dropped, not given: what goes in is
@@ -31,14 +32,13 @@ struct feeder {
 	struct kernel *k;
 	struct generator *g;
 	const struct feeder_config *cfg;
-	const struct feeder_signals *sig;
+	volatile sig_atomic_t *stop;
 	struct feeder_stats *st;
 	struct kernel_info info;
-	feeder_hook hook;
-	void *hook_arg;
-	const struct feeder_io *io;
-	struct pollfd *fds;      /* io->max_fds of them */
-	bool started;            /* the first refill or injection is done */
+	struct loop *loop;       /* the loop it was added to */
+	bool old;                /* refill on writer wake-ups, else inject */
+	bool armed;              /* waiting: early is set for this wait */
+	bool early;              /* new pool: wait for the kernel's wake-up too */
 	int threshold;           /* old pool: write_wakeup_threshold at start */
 	uint64_t last_read;      /* when seeds were last taken (now_ns) */
 	uint64_t next;           /* new pool: when the next injection is due */
@@ -123,7 +123,7 @@ static int give(struct feeder *f, size_t n)
 	/* EINTR and EAGAIN are passing: try again, a few times. */
 	for (tries = 0; tries < ADD_TRIES; tries++) {
 		r = f->k->add_entropy(f->k, buf, n, credit);
-		if ((r != -EINTR && r != -EAGAIN) || *f->sig->stop)
+		if ((r != -EINTR && r != -EAGAIN) || *f->stop)
 			break;
 	}
 	if (r < 0) {
@@ -141,63 +141,10 @@ out_wipe:
 	return r;
 }
 
-/* One line for a failure of what the loop was doing (what: "RNDADDENTROPY",
- * ...); a failing noise source has logged its reason already. */
+/* One line for a failure of what the feeder was doing; returns 1. */
 static int op_failed(const char *what, int r)
 {
-	if (r == -EIO)
-		log_errx("the noise source failed: nothing more will be credited or served");
-	else
-		log_errx("%s failed: %s", what, strerror(-r));
-	return 1;
-}
-
-/* ------------------------------------------------------------ waiting */
-
-/* The one place the daemon sleeps: until the kernel wakes writers (if
- * want_writable), the deadline (UINT64_MAX: none), or a signal (-EINTR);
- * io's events are served on the way without returning. */
-static int feeder_wait(struct feeder *f, bool want_writable, uint64_t deadline)
-{
-	for (;;) {
-		uint64_t now = f->k->now_ns(f->k);
-		int64_t timeout = deadline == UINT64_MAX ? -1 :
-				  (int64_t)(deadline > now ? deadline - now : 0);
-		size_t n = 0;
-		int w;
-
-		/* A stop or SIGUSR1 caught before the daemon blocked its signals
-		 * (start-up) set its flag without interrupting any sleep: look
-		 * before sleeping, or it would wait for the next wake-up. */
-		if (*f->sig->stop || (f->sig->usr1 && *f->sig->usr1))
-			return -EINTR;
-		if (f->io)
-			n = f->io->pollfds(f->io->arg, f->fds, f->io->max_fds, &timeout, now);
-		w = f->k->wait(f->k, want_writable, f->fds, n, timeout);
-		f->st->wakeups++;
-		if (n && w >= 0) {
-			f->io->dispatch(f->io->arg, f->fds, n, f->k->now_ns(f->k));
-			if (f->io->dead && f->io->dead(f->io->arg))
-				return -EIO;
-		}
-		if (w < 0 || w == WAIT_WRITABLE)
-			return w;
-		if (deadline != UINT64_MAX && f->k->now_ns(f->k) >= deadline)
-			return WAIT_TIMEOUT;
-	}
-}
-
-/* --no-kernel: only the io (EGD) is served. */
-static int run_serve(struct feeder *f)
-{
-	for (;;) {
-		int w = feeder_wait(f, false, UINT64_MAX);
-
-		if (w == -EINTR)
-			return -EINTR;
-		if (w < 0)
-			return op_failed("waiting for EGD clients", w);
-	}
+	return loop_failed(NULL, what, r);
 }
 
 /* ------------------------------------------------------------ old pool */
@@ -297,29 +244,6 @@ static int refill_old(struct feeder *f)
 	return r < 0 ? op_failed("making seeds", r) : 0;
 }
 
-/* Returns -EINTR for the caller to look at the signals and call again. */
-static int run_old(struct feeder *f)
-{
-	int r;
-
-	if (!f->started) {
-		f->started = true;
-		r = refill_old(f);
-		if (r || f->cfg->once)
-			return r;
-	}
-	for (;;) {
-		int w = feeder_wait(f, true, UINT64_MAX);
-
-		if (w == -EINTR)
-			return -EINTR;
-		if (w < 0)
-			return op_failed("waiting on /dev/random", w);
-		if (w == WAIT_WRITABLE && (r = refill_old(f)) != 0)
-			return r;
-	}
-}
-
 /* ------------------------------------------------------------ new pool */
 
 /* Before the CRNG is ready every credited bit counts: give full seeds
@@ -349,56 +273,29 @@ static int inject(struct feeder *f)
 	return r < 0 ? op_failed(f->op, r) : 0;
 }
 
-/* Returns -EINTR for the caller to look at the signals and call again. */
-static int run_new(struct feeder *f)
+/* The next injection, on the monotonic clock: a late wake-up does not
+ * bunch them up. */
+static void schedule_next(struct feeder *f)
 {
 	uint64_t period = (uint64_t)f->cfg->interval_s * NS_PER_SEC;
-	int r;
 
-	if (!f->started) {
-		f->started = true;
-		r = f->k->crng_ready(f->k) == 0 ? seed_until_ready(f) : inject(f);
-		if (r || f->cfg->once)
-			return r;
+	f->next += period;
+	if (f->next <= f->k->now_ns(f->k))
 		f->next = f->k->now_ns(f->k) + period;
-	}
-	for (;;) {
-		bool early = f->k->crng_ready(f->k) == 0;
-		int w = feeder_wait(f, early, period ? f->next : UINT64_MAX);
-
-		if (w == -EINTR)
-			return -EINTR;
-		if (w < 0)
-			return op_failed("waiting on /dev/random", w);
-		if (w == WAIT_WRITABLE && (r = seed_until_ready(f)) != 0)
-			return r;
-		if (w == WAIT_TIMEOUT && period) {
-			if ((r = inject(f)) != 0)
-				return r;
-			/* on the monotonic clock; a late wake-up does not bunch up */
-			f->next += period;
-			if (f->next <= f->k->now_ns(f->k))
-				f->next = f->k->now_ns(f->k) + period;
-		}
-	}
 }
 
 /* ------------------------------------------------------------ statistics */
 
-static void log_stats(struct feeder *f)
+static void log_stats(void *arg)
 {
+	struct feeder *f = arg;
 	struct gen_stats gs = { 0 };
 
-	if (!f->g) {                     /* --no-kernel: the io reports */
-		log_info("statistics: %llu wake-ups; the kernel is not fed",
-			 (unsigned long long)f->st->wakeups);
-		return;
-	}
 	gen_get_stats(f->g, &gs);
 	log_info("statistics: %s; %llu wake-ups, %llu refills, %llu RNDADDENTROPY "
 		 "(%llu failed), %llu bytes and %llu bits given; generator: %llu bytes, "
 		 "%llu samples, %llu health-test discards, %llu online tests (%llu retries)%s",
-		 kernel_pool_name(f->info.pool), (unsigned long long)f->st->wakeups,
+		 kernel_pool_name(f->info.pool), (unsigned long long)loop_wakeups(f->loop),
 		 (unsigned long long)f->st->refills, (unsigned long long)f->st->add_calls,
 		 (unsigned long long)f->st->add_errors, (unsigned long long)f->st->bytes,
 		 (unsigned long long)f->st->bits, (unsigned long long)gs.bytes_out,
@@ -407,64 +304,98 @@ static void log_stats(struct feeder *f)
 		 gs.health_failure ? "; noise source FAILED" : "");
 }
 
-/* ------------------------------------------------------------ the loop */
+/* ------------------------------------------------------------ the handler */
 
-static int feeder_loop(struct feeder *f, char *status, size_t len);
-
-int feeder_run(struct kernel *k, const struct kernel_info *info, struct generator *g,
-	       const struct feeder_config *cfg, const struct feeder_signals *sig,
-	       struct feeder_stats *st, const struct feeder_io *io,
-	       feeder_hook hook, void *hook_arg)
+/* The first refill or injection, before the loop first looks at the
+ * signals; --once ends the loop there. */
+static void feeder_start(void *arg, struct loop *l)
 {
-	struct feeder f = { .k = k, .g = g, .cfg = cfg, .sig = sig, .st = st,
-			    .info = *info, .hook = hook, .hook_arg = hook_arg, .io = io };
-	char status[160];
+	struct feeder *f = arg;
 	int r;
 
-	if (io) {
-		f.fds = calloc(io->max_fds ? io->max_fds : 1, sizeof(*f.fds));
-		if (!f.fds) {
-			log_errx("out of memory");
-			return 1;
-		}
-	}
-	r = feeder_loop(&f, status, sizeof(status));
-	free(f.fds);
-	return r;
+	if (f->old)
+		r = refill_old(f);
+	else
+		r = f->k->crng_ready(f->k) == 0 ? seed_until_ready(f) : inject(f);
+	if (r || f->cfg->once)
+		loop_stop(l, r);
+	f->next = f->k->now_ns(f->k) + (uint64_t)f->cfg->interval_s * NS_PER_SEC;
 }
 
-static int feeder_loop(struct feeder *f, char *status, size_t len)
+/* Each wait (until a wake-up for the feeder ends it) asks for the
+ * kernel's wake-up as it stood when the wait began. */
+static size_t feeder_prepare(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			     bool *want_writable, uint64_t now)
 {
-	int r;
+	struct feeder *f = arg;
 
-	memset(f->st, 0, sizeof(*f->st));
-	f->threshold = f->info.pool == POOL_OLD && f->info.write_threshold > 0 ?
-		       f->info.write_threshold : 0;
-	if (f->cfg->feed)
-		snprintf(status, len, "feeding the %s", kernel_pool_name(f->info.pool));
-	else
-		snprintf(status, len, "serving EGD only; the kernel is not fed");
-	if (f->hook)
-		f->hook(f->hook_arg, status);
-	for (;;) {
-		/* With --credit=0 nothing can fill the old pool: waiting for its
-		 * writer wake-ups would spin.  Mix in fresh seeds every -T
-		 * seconds instead, as on the new pool. */
-		if (!f->cfg->feed)
-			r = run_serve(f);
-		else if (f->info.pool == POOL_OLD && f->cfg->credit_per_byte > 0)
-			r = run_old(f);
-		else
-			r = run_new(f);
-		if (r != -EINTR)
-			return r;
-		if (*f->sig->stop)
-			return 128 + (int)*f->sig->stop;
-		if (f->sig->usr1 && *f->sig->usr1) {
-			*f->sig->usr1 = 0;
-			log_stats(f);
-			if (f->io && f->io->log_stats)
-				f->io->log_stats(f->io->arg);
-		}
+	(void)fds;
+	(void)max;
+	if (!f->armed) {
+		f->armed = true;
+		f->early = f->old || f->k->crng_ready(f->k) == 0;
 	}
+	*want_writable = *want_writable || f->early;
+	if (!f->old && f->cfg->interval_s) {
+		int64_t t = (int64_t)(f->next > now ? f->next - now : 0);
+
+		if (*timeout_ns < 0 || t < *timeout_ns)
+			*timeout_ns = t;
+	}
+	return 0;
+}
+
+/* With --credit=0 nothing can fill the old pool: waiting for its writer
+ * wake-ups would spin.  Such a feeder mixes in fresh seeds every -T
+ * seconds instead, as on the new pool. */
+static void feeder_on_wake(void *arg, struct loop *l, int w)
+{
+	struct feeder *f = arg;
+	int r = 0;
+
+	if (w == WAIT_WRITABLE) {
+		f->armed = false;
+		r = f->old ? refill_old(f) : seed_until_ready(f);
+	} else if (w == -EINTR) {
+		f->armed = false;
+	} else if (!f->old && f->cfg->interval_s && f->k->now_ns(f->k) >= f->next) {
+		f->armed = false;
+		r = inject(f);
+		schedule_next(f);
+	}
+	if (r)
+		loop_stop(l, r);
+}
+
+struct feeder *feeder_new(struct kernel *k, const struct kernel_info *info, struct generator *g,
+			  const struct feeder_config *cfg, volatile sig_atomic_t *stop,
+			  struct feeder_stats *st)
+{
+	struct feeder *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		log_errx("out of memory");
+		return NULL;
+	}
+	*f = (struct feeder){ .k = k, .g = g, .cfg = cfg, .stop = stop, .st = st,
+			      .info = *info };
+	memset(st, 0, sizeof(*st));
+	f->threshold = info->pool == POOL_OLD && info->write_threshold > 0 ?
+		       info->write_threshold : 0;
+	f->old = info->pool == POOL_OLD && cfg->credit_per_byte > 0;
+	return f;
+}
+
+int feeder_add(struct feeder *f, struct loop *l)
+{
+	struct loop_handler h = { .start = feeder_start, .prepare = feeder_prepare,
+				  .on_wake = feeder_on_wake, .log_stats = log_stats, .arg = f };
+
+	f->loop = l;
+	return loop_add(l, &h);
+}
+
+void feeder_free(struct feeder *f)
+{
+	free(f);
 }

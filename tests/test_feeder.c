@@ -1,5 +1,5 @@
-/* test_feeder.c - the unmodified control loop against the simulated kernel,
- * in virtual time: cold boot, steady drain, idle, injections, -w, --once,
+/* test_feeder.c - the feeder on the daemon's loop against the simulated
+ * kernel, in virtual time: cold boot, steady drain, idle, injections, -w, --once,
  * signals, kernel errors, and a failing noise source. */
 #include "config.h"
 
@@ -19,6 +19,7 @@
 #include "generator.h"
 #include "kernel_sim.h"
 #include "log.h"
+#include "loop.h"
 #include "testspec.h"
 #include "timer.h"
 
@@ -29,7 +30,7 @@ static volatile sig_atomic_t stop, usr1;
 struct scenario {
 	struct sim_config sim;
 	struct feeder_config fc;
-	const struct feeder_io *io;   /* other work of the loop, NULL = none */
+	const struct loop_handler *io; /* other work of the loop, NULL = none */
 	const char *spec;             /* online tests, NULL = none */
 	const char *mock_after_start; /* mock timer once the generator is up */
 	int stop_at_start;            /* a stop signal caught before the loop */
@@ -39,6 +40,7 @@ struct scenario {
 	struct gen_stats gen_after;   /* ... and as it ends */
 	int status;
 	struct feeder_stats st;
+	uint64_t wakeups;             /* the loop's */
 	struct sim_stats ss;
 	double avail;
 	uint64_t now;
@@ -53,13 +55,33 @@ static struct scenario base(enum kernel_pool pool, uint64_t end_s)
 	return sc;
 }
 
+/* The feeder, and io if any, on a loop of their own until it ends. */
+static int feed(struct kernel *k, const struct kernel_info *info, struct generator *g,
+		struct scenario *sc)
+{
+	struct loop_config lc = { .k = k, .stop = &stop, .usr1 = &usr1,
+				  .waiting = "waiting on /dev/random" };
+	struct feeder *f = feeder_new(k, info, g, &sc->fc, &stop, &sc->st);
+	struct loop l;
+	int status;
+
+	assert_non_null(f);
+	loop_init(&l, &lc);
+	assert_int_equal(feeder_add(f, &l), 0);
+	if (sc->io)
+		assert_int_equal(loop_add(&l, sc->io), 0);
+	status = loop_run(&l);
+	sc->wakeups = loop_wakeups(&l);
+	feeder_free(f);
+	return status;
+}
+
 /* Build a seeds generator and a simulated kernel, run the feeder to the
  * end of the scenario, and keep what happened. */
 static void run(struct scenario *sc)
 {
 	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = 16 * 1024,
 				 .threads = 1, .output = GEN_SEEDS };
-	struct feeder_signals sig = { .stop = &stop, .usr1 = &usr1 };
 	struct testspec spec;
 	char err[128];
 	struct generator *g;
@@ -86,7 +108,7 @@ static void run(struct scenario *sc)
 	if (sc->prefill)
 		assert_int_equal(gen_prefill(g, sc->prefill), 0);
 	gen_get_stats(g, &sc->gen_before);
-	sc->status = feeder_run(&k, &info, g, &sc->fc, &sig, &sc->st, sc->io, NULL, NULL);
+	sc->status = feed(&k, &info, g, sc);
 	gen_get_stats(g, &sc->gen_after);
 	sc->ss = *kernel_sim_stats(sim);
 	sc->avail = kernel_sim_avail(sim);
@@ -127,7 +149,7 @@ static void test_new_pool_no_interval(void **state)
 	run(&sc);
 	assert_int_equal(sc.status, 128 + SIGTERM);
 	assert_int_equal(sc.st.add_calls, 1);
-	assert_int_equal(sc.st.wakeups, 1);                /* the stop alone */
+	assert_int_equal(sc.wakeups, 1);                /* the stop alone */
 }
 
 /* Old pool, full and idle for a day: not one wake-up, not one write. */
@@ -139,7 +161,7 @@ static void test_old_pool_idle(void **state)
 	sc.sim.initial_avail = 4096;
 	run(&sc);
 	assert_int_equal(sc.status, 128 + SIGTERM);
-	assert_int_equal(sc.st.wakeups, 1);
+	assert_int_equal(sc.wakeups, 1);
 	assert_int_equal(sc.st.add_calls, 0);
 	assert_int_equal(sc.ss.wake_writable, 0);
 }
@@ -226,7 +248,7 @@ static void test_old_pool_no_credit(void **state)
 	assert_int_equal(sc.ss.wake_writable, 0);
 	assert_int_equal(sc.st.add_calls, 10);            /* at 0, 60, ... 540 s */
 	assert_int_equal(sc.ss.credited_bits, 0);
-	assert_true(sc.st.wakeups <= 11);
+	assert_true(sc.wakeups <= 11);
 }
 
 /* -w: set on the old pool, capped at poolsize - 32; on the new pool it has
@@ -279,7 +301,7 @@ static void test_once(void **state)
 	run(&sc);
 	assert_int_equal(sc.status, 0);
 	assert_true(sc.avail >= 4096 - 512);       /* 7/8 full */
-	assert_int_equal(sc.st.wakeups, 0);
+	assert_int_equal(sc.wakeups, 0);
 
 	sc = base(POOL_NEW, 10);
 	sc.fc.once = true;
@@ -362,9 +384,10 @@ struct fake_io {
 };
 
 static size_t fake_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
-			   uint64_t now_ns)
+			   bool *want_writable, uint64_t now_ns)
 {
 	(void)arg;
+	(void)want_writable;
 	(void)now_ns;
 	assert_true(max >= 1);
 	fds[0] = (struct pollfd){ .fd = -1 };   /* poll() ignores it */
@@ -373,7 +396,8 @@ static size_t fake_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *t
 	return 1;
 }
 
-static void fake_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
+static void fake_dispatch(void *arg, struct loop *l, const struct pollfd *fds, size_t n,
+			  uint64_t now_ns)
 {
 	struct fake_io *f = arg;
 
@@ -381,20 +405,15 @@ static void fake_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_
 	assert_int_equal(n, 1);
 	if (f->dispatched++ == 0)
 		f->first_ns = now_ns;
-}
-
-static bool fake_dead(void *arg)
-{
-	const struct fake_io *f = arg;
-
-	return f->dispatched >= f->dead_after;
+	if (f->dispatched >= f->dead_after)
+		loop_failed(l, "serving EGD", -EIO);    /* as egd_loop.c does */
 }
 
 static void test_io_source_dies(void **state)
 {
 	struct fake_io f = { .dead_after = 3 };
-	struct feeder_io io = { .max_fds = 1, .pollfds = fake_pollfds,
-				.dispatch = fake_dispatch, .dead = fake_dead, .arg = &f };
+	struct loop_handler io = { .max_fds = 1, .prepare = fake_pollfds,
+				   .on_fds = fake_dispatch, .arg = &f };
 	struct scenario sc = base(POOL_NEW, 3600);
 
 	(void)state;
@@ -406,99 +425,6 @@ static void test_io_source_dies(void **state)
 	/* The injection at start-up, none at 60 s: it stopped at about 30 s. */
 	assert_int_equal(sc.st.add_calls, 1);
 	assert_true(sc.now < 60 * (uint64_t)SEC);
-}
-
-/* A loop that always has work (a descriptor that stays readable, as under
- * a flood of EGD clients) still acts on signals at once: ppoll() returning
- * a positive count must not leave them pending.  The real Linux driver,
- * the daemon's mask: SIGUSR1 raised at the 10th turn logs statistics at
- * the next one, SIGTERM at the 20th ends the loop at the next one. */
-struct busy_io {
-	int pipe[2];
-	unsigned turns, stats, usr1_at, term_at;
-};
-
-static size_t busy_pollfds(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
-			   uint64_t now_ns)
-{
-	struct busy_io *b = arg;
-
-	(void)max;
-	(void)timeout_ns;
-	(void)now_ns;
-	fds[0] = (struct pollfd){ .fd = b->pipe[0], .events = POLLIN };
-	return 1;
-}
-
-static void busy_dispatch(void *arg, const struct pollfd *fds, size_t n, uint64_t now_ns)
-{
-	struct busy_io *b = arg;
-
-	(void)now_ns;
-	assert_int_equal(n, 1);
-	assert_true(fds[0].revents & POLLIN);   /* never read: always ready */
-	b->turns++;
-	if (b->turns == b->usr1_at)
-		kill(getpid(), SIGUSR1);
-	if (b->turns == b->term_at)
-		kill(getpid(), SIGTERM);
-	if (b->turns > b->term_at + 1000)
-		fail_msg("SIGTERM pending for 1000 busy turns");
-}
-
-static void busy_stats(void *arg)
-{
-	((struct busy_io *)arg)->stats++;
-}
-
-static void on_test_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		usr1 = 1;
-	else
-		stop = sig;
-}
-
-static void test_signals_under_load(void **state)
-{
-	struct busy_io b = { .usr1_at = 10, .term_at = 20 };
-	struct feeder_io io = { .max_fds = 1, .pollfds = busy_pollfds,
-				.dispatch = busy_dispatch, .log_stats = busy_stats, .arg = &b };
-	struct feeder_config fc = { .feed = false };
-	struct feeder_signals sig = { .stop = &stop, .usr1 = &usr1 };
-	struct sigaction sa = { .sa_handler = on_test_signal }, old_term, old_usr1;
-	struct feeder_stats st;
-	struct kernel_info info = { .pool = POOL_NEW };
-	struct kernel k;
-	sigset_t block, old;
-	char err[256];
-	int status;
-
-	(void)state;
-	if (kernel_linux_open(&k, NULL, NULL, err, sizeof(err)) < 0)
-		skip();                 /* no /dev/random to open here */
-	assert_int_equal(pipe(b.pipe), 0);
-	assert_int_equal(write(b.pipe[1], "x", 1), 1);
-	stop = usr1 = 0;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGUSR1, &sa, &old_usr1);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	kernel_linux_set_waitmask(&k, &old);
-	status = feeder_run(&k, &info, NULL, &fc, &sig, &st, &io, NULL, NULL);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGUSR1, &old_usr1, NULL);
-	k.close(&k);
-	close(b.pipe[0]);
-	close(b.pipe[1]);
-	assert_int_equal(status, 128 + SIGTERM);
-	assert_int_equal(b.stats, 1);
-	assert_int_equal(usr1, 0);                         /* consumed */
-	assert_true(b.turns <= b.term_at + 1);             /* the very next turn */
 }
 
 /* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
@@ -655,7 +581,6 @@ int main(void)
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_stray_eintr),
 		cmocka_unit_test(test_io_source_dies),
-		cmocka_unit_test(test_signals_under_load),
 		cmocka_unit_test(test_kernel_errors),
 		cmocka_unit_test(test_with_online_tests),
 		cmocka_unit_test(test_stale_seeds_dropped),

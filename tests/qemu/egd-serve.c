@@ -1,4 +1,5 @@
-/* egd-serve.c - the EGD server alone, for tests/e2e-qemu.sh.
+/* egd-serve.c - the EGD server alone, for tests/e2e-qemu.sh: the daemon's
+ * own composition (daemon_run(), service.h) without a feeder.
  *
  *   egd-serve SOCKET SERVED TIMEOUT-S
  *       serve EGD on the UNIX socket SOCKET from a known pseudo-random
@@ -34,6 +35,8 @@
 #include "egd.h"
 #include "generator.h"
 #include "log.h"
+#include "loop.h"
+#include "service.h"
 #include "util.h"
 
 enum { RUN_MIN = 16 };
@@ -48,7 +51,6 @@ static void on_signal(int sig)
 struct source {
 	uint64_t pos;
 	FILE *served;                   /* NULL: record nothing */
-	struct generator *gen;          /* non-NULL: serve from it instead */
 };
 
 static uint8_t stream_byte(uint64_t i)
@@ -67,8 +69,6 @@ static int source_read(void *ctx, void *buf, size_t n)
 	uint8_t *p = buf;
 	size_t i;
 
-	if (src->gen)
-		return gen_read(src->gen, buf, n);
 	for (i = 0; i < n; i++)
 		p[i] = stream_byte(src->pos + i);
 	src->pos += n;
@@ -77,67 +77,86 @@ static int source_read(void *ctx, void *buf, size_t n)
 	return fwrite(buf, 1, n, src->served) == n ? 0 : -EIO;
 }
 
-static int source_open(struct source *src, const char *served)
+/* The known stream, recorded or not; "gen": NULL, the daemon's own
+ * GEN_STREAM generator serves. */
+static int source_open(struct source *src, const char *served, egd_read_fn *read)
 {
-	struct cache_geom geom;
-	struct gen_config gc = { .buffer_words = 128 * 1024, .threads = 1,
-				 .spec = NULL, .output = GEN_STREAM };
-
+	*read = source_read;
 	if (strcmp(served, "-") == 0)
 		return 0;
-	if (strcmp(served, "gen") != 0) {
-		src->served = fopen(served, "wb");
-		return src->served ? 0 : -1;
+	if (strcmp(served, "gen") == 0) {
+		*read = NULL;
+		return 0;
 	}
-	cpu_detect(&geom, 0, 0);
-	gc.data_kb = geom.data_kb;
-	gc.inst_kb = geom.inst_kb;
-	return gen_new(&src->gen, &gc) < 0 ? -1 : 0;
+	src->served = fopen(served, "wb");
+	return src->served ? 0 : -1;
+}
+
+/* The run's end: the timeout, looked at 5 times a second (a signal that
+ * slips in just before the sleep waits no longer than that). */
+struct timer {
+	uint64_t end;
+};
+
+static void timer_start(void *arg, struct loop *l)
+{
+	(void)arg;
+	(void)l;
+	printf("ready %ld\n", (long)getpid());
+	fflush(stdout);
+}
+
+static size_t timer_prepare(void *arg, struct pollfd *fds, size_t max, int64_t *timeout_ns,
+			    bool *want_writable, uint64_t now_ns)
+{
+	(void)arg;
+	(void)fds;
+	(void)max;
+	(void)want_writable;
+	(void)now_ns;
+	if (*timeout_ns < 0 || *timeout_ns > 200000000)
+		*timeout_ns = 200000000;
+	return 0;
+}
+
+static void timer_wake(void *arg, struct loop *l, int w)
+{
+	(void)w;
+	if (monotonic_ns() >= ((struct timer *)arg)->end)
+		loop_stop(l, 0);
 }
 
 static int serve(const char *path, const char *served, unsigned timeout_s)
 {
-	char spec[256], err[256];
+	char spec[256];
 	struct egd_listener_cfg l = { .spec = spec };
-	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
-				  .unix_gid = (gid_t)-1, .max_clients = 1024 };
 	struct source src = { 0 };
-	uint64_t end = monotonic_ns() + (uint64_t)timeout_s * 1000000000u;
-	struct egd_server *s;
-	struct pollfd *fds;
+	struct timer t = { .end = monotonic_ns() + (uint64_t)timeout_s * 1000000000u };
+	struct loop_handler th = { .start = timer_start, .prepare = timer_prepare,
+				   .on_wake = timer_wake, .arg = &t };
+	struct daemon_config c = {
+		.gen = { .buffer_words = 128 * 1024, .threads = 1, .spec = NULL },
+		.egd = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
+			 .unix_gid = (gid_t)-1, .max_clients = 1024 },
+		.egd_ctx = &src, .extra = &th, .stats_at_end = true, .stop = &stop,
+	};
+	struct cache_geom geom;
+	int status;
 
 	snprintf(spec, sizeof(spec), "unix:%s", path);
-	if (source_open(&src, served) < 0) {
+	if (source_open(&src, served, &c.egd_read) < 0) {
 		fprintf(stderr, "egd-serve: cannot open the source %s\n", served);
 		return 1;
 	}
-	if (egd_server_new(&s, &cfg, source_read, &src, err, sizeof(err)) < 0) {
-		fprintf(stderr, "egd-serve: %s\n", err);
-		return 1;
+	if (!c.egd_read) {
+		cpu_detect(&geom, 0, 0);
+		c.gen.data_kb = geom.data_kb;
+		c.gen.inst_kb = geom.inst_kb;
 	}
-	fds = calloc(egd_max_pollfds(s), sizeof(*fds));
-	if (!fds)
-		return 1;
-	printf("ready %ld\n", (long)getpid());
-	fflush(stdout);
-	while (!stop && monotonic_ns() < end) {
-		int64_t to = 200000000;         /* look at the clock 5 times a second */
-		struct timespec ts;
-		size_t n = egd_pollfds(s, fds, egd_max_pollfds(s), &to, monotonic_ns());
-
-		ts.tv_sec = to / 1000000000;
-		ts.tv_nsec = to % 1000000000;
-		if (ppoll(fds, n, &ts, NULL) < 0 && errno != EINTR)
-			break;
-		egd_dispatch(s, fds, n, monotonic_ns());
-	}
-	egd_log_stats(s);
-	egd_server_free(s);
-	free(fds);
+	status = daemon_run(&c, NULL);
 	if (src.served)
 		fclose(src.served);
-	gen_free(src.gen);
-	return 0;
+	return status == 0 || status > 128 ? 0 : 1;
 }
 
 /* Hex text to bytes; returns the count, or -1 on a bad character. */
