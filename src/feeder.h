@@ -2,7 +2,7 @@
  * the daemon's loop (loop.h).
  *
  * The feeder, from the pool's kind (kernel_detect()), until the loop ends:
- *  - old pool: sleeps in poll() until the kernel wakes writers (entropy_avail
+ *  - old pool: has the loop wait until the kernel wakes writers (entropy_avail
  *    below write_wakeup_threshold) and refills the pool to 7/8 full (see
  *    refill_target() for why not to the brim), usually in one RNDADDENTROPY
  *    sized for the kernel's asymptotic crediting.  No timer: an idle host
