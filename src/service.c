@@ -288,9 +288,8 @@ int daemon_run(const struct daemon_config *c, struct daemon_result *res)
 	bool looped = false;
 	int status = 1;
 
-	if (check_config(c))
-		return 1;
-	if (open_kernel(&d) || open_egd(&d) || start(&d) || (c->process && harden(&d)))
+	if (check_config(c) || open_kernel(&d) || open_egd(&d) || start(&d) ||
+	    (c->process && harden(&d)))
 		goto out;
 	looped = true;
 	status = run_loop(&d);

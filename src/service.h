@@ -40,6 +40,8 @@ struct daemon_config {
 	const struct loop_handler *extra;       /* one more on the loop, NULL = none */
 	struct egd_server **egd_now;    /* the server while it exists, NULL = not told */
 	bool stats_at_end;              /* every handler's statistics when the loop ends */
+	/* With process: signals.h's sig_stop and sig_usr1, which its
+	 * handlers set. */
 	volatile sig_atomic_t *stop;    /* the stopping signal, 0 while running */
 	volatile sig_atomic_t *usr1;    /* SIGUSR1 seen, NULL = never */
 };
