@@ -114,8 +114,8 @@ static int open_egd(struct daemon *d)
 
 /* ------------------------------------------------------------ the process */
 
-/* Fork, block the signals, drop privileges, make the generators.  Returns
- * 0, or 1 (logged). */
+/* Fork, block the signals, drop privileges, make the generators and the
+ * feeder.  Returns 0, or 1 (logged). */
 static int start(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
@@ -134,6 +134,10 @@ static int start(struct daemon *d)
 	}
 	gc.output = GEN_SEEDS;
 	if (c->feeder.feed && report_gen_failed(gen_new(&d->g, &gc)))
+		return 1;
+	/* Every allocation before the summary lines: a failure is the one line. */
+	if (c->feeder.feed &&
+	    !(d->feeder = feeder_new(d->k, &d->info, d->g, &c->feeder, c->stop, &d->fs)))
 		return 1;
 	gc.output = GEN_STREAM;
 	if (d->srv && !c->egd_read && report_gen_failed(gen_new(&d->eg, &gc)))
@@ -205,8 +209,8 @@ static void notify_status(const char *status)
 }
 
 /* The handlers, in the order they are served: the feeder (or its
- * statistics line), the EGD server, the caller's.  Returns 0, or 1. */
-static int add_handlers(struct daemon *d)
+ * statistics line), the EGD server, the caller's. */
+static void add_handlers(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
 	struct loop_handler unfed = { .log_stats = unfed_stats, .arg = &d->loop };
@@ -215,19 +219,14 @@ static int add_handlers(struct daemon *d)
 							    : "waiting for EGD clients" };
 
 	loop_init(&d->loop, &lc);
-	if (c->feeder.feed) {
-		d->feeder = feeder_new(d->k, &d->info, d->g, &c->feeder, c->stop, &d->fs);
-		if (!d->feeder)
-			return 1;
+	if (d->feeder)
 		feeder_add(d->feeder, &d->loop);
-	} else {
+	else
 		loop_add(&d->loop, &unfed);
-	}
 	if (d->srv)
 		egd_loop_add(d->srv, &d->loop);
 	if (c->extra)
 		loop_add(&d->loop, c->extra);
-	return 0;
 }
 
 static int run_loop(struct daemon *d)
@@ -236,8 +235,7 @@ static int run_loop(struct daemon *d)
 	char status[160];
 	int r;
 
-	if (add_handlers(d))
-		return 1;
+	add_handlers(d);
 	if (c->process) {
 		if (c->feeder.feed)
 			snprintf(status, sizeof(status), "feeding the %s",
