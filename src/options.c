@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "egd.h"
+#include "log.h"
 #include "options.h"
 #include "util.h"
 

@@ -76,9 +76,9 @@ static int allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &cmp);
 }
 
-#ifdef HRNG_MOCK_TIMER
+#ifdef HRNG_TEST_SEAMS
 /*
- * Test seam (mock builds only): with HAVEGE_RNGD_MOCK_SECCOMP=probe the
+ * Test seam (--enable-test-seams builds only): with HAVEGE_RNGD_MOCK_SECCOMP=probe the
  * daemon, once its filter is in, makes two calls the filter leaves out
  * and logs what each got: ioctl RNDRESEEDCRNG (on no descriptor, so it
  * would do nothing even if let through: EBADF then) and open.  The

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include "log.h"
 #include "testspec.h"
 #include "util.h"
 
