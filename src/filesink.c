@@ -18,6 +18,7 @@
 
 #include "filesink.h"
 #include "log.h"
+#include "options.h"
 #include "util.h"
 
 struct sink {
@@ -352,13 +353,12 @@ static void *lane_writer(void *arg)
 static int run_lanes(struct sink *s, const struct filesink_source *src,
 		     const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
-	enum { LANES_MAX = 64 };
-	pthread_t tid[LANES_MAX];
-	struct lane_writer w[LANES_MAX];
+	pthread_t tid[OPT_THREADS_MAX];        /* a lane per -t thread, at most */
+	struct lane_writer w[OPT_THREADS_MAX];
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	uint64_t claimed = 0;
 	int failed = 0;
-	unsigned i, n = src->lanes < LANES_MAX ? src->lanes : LANES_MAX, started = 0;
+	unsigned i, n = src->lanes < OPT_THREADS_MAX ? src->lanes : OPT_THREADS_MAX, started = 0;
 
 	for (i = 0; i < n; i++) {
 		int r;

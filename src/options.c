@@ -439,7 +439,7 @@ static const struct opt_row opt_table[] = {
 	{ LONG_EGD_CLIENTS, "egd-clients", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
 	  F(egd_clients), NO_FIELD, "most EGD clients at once, over all listeners", NULL },
 	{ LONG_EGD_MODE, "egd-mode", "OCTAL", parse_octal, 0, 0777, F(egd_mode), NO_FIELD,
-	  "mode of EGD UNIX sockets", "(default 0600; 0..0777)" },
+	  "mode of EGD UNIX sockets", NULL },
 	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
 	  "group of EGD UNIX sockets (e.g. libvirt-qemu)", "(default the daemon's own)" },
 	{ LONG_EGD_PER_UID, "egd-per-uid", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
@@ -739,6 +739,9 @@ static void usage_row(FILE *f, const struct opt_row *r, struct options *d)
 		snprintf(range, sizeof(range), "%s", r->range);
 	else if (r->max && r->parse == parse_unsigned)
 		snprintf(range, sizeof(range), "(default %u; %u..%u)",
+			 *FIELD(d, r, unsigned), r->min, r->max);
+	else if (r->parse == parse_octal)
+		snprintf(range, sizeof(range), "(default %#o; %#o..%#o)",
 			 *FIELD(d, r, unsigned), r->min, r->max);
 	else if (r->parse == parse_verbose)
 		snprintf(range, sizeof(range), "(default %u; %u..%u, or -1)",

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "egd.h"
+#include "kernel.h"
 #include "testspec.h"
 
 enum {
@@ -29,11 +31,11 @@ enum {
 	OPT_CACHE_MAX_KB     = 65536,   /* -d/-i upper bound */
 	OPT_INTERVAL_DEFAULT = 60,      /* -T seconds: the 5.18+ CRNG reseed interval */
 	OPT_INTERVAL_MAX     = 604800,  /* -T: one week */
-	OPT_THREADS_MAX      = 64,      /* -t */
-	OPT_WRITE_MAX        = 4096,    /* -w bits: the largest pool there has been */
-	OPT_CREDIT_MAX       = 8,       /* --credit: a byte carries at most 8 bits */
+	OPT_THREADS_MAX      = 64,      /* -t; the file sink's most writer lanes */
+	OPT_WRITE_MAX        = KERNEL_OLD_POOLSIZE, /* -w bits: the largest pool there has been */
+	OPT_CREDIT_MAX       = KERNEL_CREDIT_MAX, /* --credit: a byte carries at most 8 bits */
 	OPT_EGD_MAX          = 8,       /* --egd listeners */
-	OPT_EGD_CLIENTS_DEFAULT = 64,
+	OPT_EGD_CLIENTS_DEFAULT = EGD_DEFAULT_CLIENTS,
 	OPT_EGD_CLIENTS_MAX  = 1024,
 	OPT_EGD_MODE_DEFAULT = 0600,
 	OPT_VERBOSE_ALL      = 0xffff,  /* -v -1: every bit of the mask */

@@ -102,7 +102,7 @@ static int serve(const char *path, const char *served, unsigned timeout_s)
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				  .unix_gid = (gid_t)-1, .max_clients = 1024 };
 	struct source src = { 0 };
-	uint64_t end = monotonic_ns() + (uint64_t)timeout_s * 1000000000u;
+	uint64_t end = monotonic_ns() + (uint64_t)timeout_s * NS_PER_SEC;
 	struct egd_server *s;
 	struct pollfd *fds;
 
@@ -125,8 +125,8 @@ static int serve(const char *path, const char *served, unsigned timeout_s)
 		struct timespec ts;
 		size_t n = egd_pollfds(s, fds, egd_max_pollfds(s), &to, monotonic_ns());
 
-		ts.tv_sec = to / 1000000000;
-		ts.tv_nsec = to % 1000000000;
+		ts.tv_sec = to / NS_PER_SEC;
+		ts.tv_nsec = to % NS_PER_SEC;
 		if (ppoll(fds, n, &ts, NULL) < 0 && errno != EINTR)
 			break;
 		egd_dispatch(s, fds, n, monotonic_ns());
