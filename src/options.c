@@ -84,7 +84,7 @@ static int suffix_shift(char c)
 		return 0;
 	at = strchr(suffixes, c | 0x20);  /* ASCII: fold to lower case */
 	if (!at || !*at)
-		return -1;
+		return -EINVAL;
 	return (int)(at - suffixes + 1) * SIZE_SUFFIX_STEP;
 }
 
@@ -200,7 +200,7 @@ static int fail(struct value_ctx *v, const char *fmt, ...)
 	vsnprintf(v->err, v->errlen, fmt, ap);
 	va_end(ap);
 	escape_controls(v->err, v->errlen);      /* one line, whatever was typed */
-	return -1;
+	return -EINVAL;
 }
 
 static int parse_flag(const struct opt_row *row, const char *arg,
@@ -616,12 +616,14 @@ static int apply(struct parse_state *st, int c, int longidx, char **argv)
 {
 	const struct opt_row *r = row_by_val(c);
 	size_t i;
+	int ret;
 
 	if (!r)
 		return getopt_error(&st->v, c, argv);
 	spell_option(st->v.name, c, longidx, argv);
-	if (r->parse(r, optarg, &st->v) < 0)
-		return -1;
+	ret = r->parse(r, optarg, &st->v);
+	if (ret < 0)
+		return ret;
 	if (r->given != NO_FIELD)
 		*GIVEN(st->v.o, r) = true;
 	i = (size_t)(r - opt_table);
@@ -635,7 +637,7 @@ int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen
 	struct option longopts[OPT_ROWS + 1];
 	char shortopts[2 * OPT_ROWS + 2];
 	struct parse_state st = { .v = { .o = o, .err = err, .errlen = errlen } };
-	int c, longidx;
+	int c, longidx, ret;
 
 	assert(errlen > 0);
 	err[0] = '\0';
@@ -647,13 +649,15 @@ int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen
 		c = getopt_long(argc, argv, shortopts, longopts, &longidx);
 		if (c == -1)
 			break;
-		if (apply(&st, c, longidx, argv) < 0)
-			return -1;
+		ret = apply(&st, c, longidx, argv);
+		if (ret < 0)
+			return ret;
 	}
 	if (optind < argc)
 		return fail(&st.v, "unexpected argument '%s'", argv[optind]);
-	if (check_pairs(&st) < 0)
-		return -1;
+	ret = check_pairs(&st);
+	if (ret < 0)
+		return ret;
 	default_testspec(o);
 	return 0;
 }

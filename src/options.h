@@ -3,8 +3,8 @@
  * opt_defaults() fills the defaults; opt_parse() applies argv on top (the last
  * of a repeated option wins, as in haveged) and validates every value.  On a
  * bad option or value it writes one line naming the option (as the user
- * spelt it) and the value into err and returns -1; nothing else has happened
- * by then.  opt_parse() uses getopt_long(), so it may permute argv and it
+ * spelt it) and the value into err and returns -EINVAL; nothing else has
+ * happened by then.  opt_parse() uses getopt_long(), so it may permute argv and it
  * resets getopt's global state itself: it can be called more than once.
  *
  * After a successful opt_parse() the queries below say what to do:
@@ -98,7 +98,7 @@ struct options {
 };
 
 void opt_defaults(struct options *o);
-/* Returns 0, or -1 with one line (no newline) in err.  Strings in o point
+/* Returns 0, or -EINVAL with one line (no newline) in err.  Strings in o point
  * into argv. */
 int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
 enum run_mode opt_run_mode(const struct options *o);

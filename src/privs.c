@@ -29,11 +29,13 @@ int privs_drop(bool keep_admin)
 	     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SYS_ADMIN) < 0) ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
 		log_errx("cannot drop capabilities");
-		return -1;
+		return -EPERM;          /* libcap-ng gives no errno */
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		int e = errno;
+
 		log_err("cannot set no-new-privileges");
-		return -1;
+		return -e;
 	}
 	return 0;
 }
@@ -118,7 +120,7 @@ int privs_seccomp(void)
 
 	if (!ctx) {
 		log_errx("cannot set up the seccomp filter");
-		return -1;
+		return -ENOMEM;         /* seccomp_init() fails only for memory */
 	}
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -134,7 +136,7 @@ int privs_seccomp(void)
 	seccomp_release(ctx);
 	if (r < 0) {
 		log_errx("cannot install the seccomp filter: %s", strerror(-r));
-		return -1;
+		return r;               /* libseccomp's -errno */
 	}
 	probe_filter();
 	return 0;

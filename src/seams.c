@@ -204,7 +204,7 @@ int timer_mock_set(const char *spec)
 		}
 	}
 	mock.kind = MOCK_REAL;
-	return -1;
+	return -EINVAL;
 }
 
 /* HAVEGE_RNGD_MOCK_TIMER_LATER: a mock that takes over once a generator
@@ -275,7 +275,7 @@ int collector_mock_set(const char *spec)
 		}
 	}
 	mock_walk.kind = MOCK_WALK_NONE;
-	return -1;
+	return -EINVAL;
 }
 
 static void mock_spoil_period(uint8_t *out, size_t n)
@@ -433,12 +433,12 @@ int seams_init(void)
 	if (spec && timer_mock_set(spec) < 0) {
 		log_errx("HAVEGE_RNGD_MOCK_TIMER: invalid mock timer '%s' (real, const:V, step:S, "
 			 "two:A,B, freeze:N, coarse:N,R, dist:V@P,... or replay:FILE)", spec);
-		return -1;
+		return -EINVAL;
 	}
 	if (walk && collector_mock_set(walk) < 0) {
 		log_errx("HAVEGE_RNGD_MOCK_WALK: invalid mock walk '%s' "
 			 "(none, const, bias, bias-after:N or period:N:M)", walk);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }

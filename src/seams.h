@@ -7,8 +7,8 @@
  * inline no-ops the walk and the allocator call, and seams.c is empty.
  *
  * The mock timer (read by timer_now(), timer.h; its forms are listed
- * there): timer_mock_set() chooses one, returning 0 or -1 if spec is not
- * one of those forms; timer_mock_read() is what timer_now() returns.
+ * there): timer_mock_set() chooses one, returning 0 or -EINVAL if spec is
+ * not one of those forms; timer_mock_read() is what timer_now() returns.
  * timer_mock_started() is called by gen_new() once start-up passed, and
  * by --raw-samples once calibration did: it applies the environment
  * variable HAVEGE_RNGD_MOCK_TIMER_LATER, if set (the timer goes bad after
@@ -19,7 +19,7 @@
  * "bias" (each bit a one with probability 1/4), "bias-after:N" (bias once
  * N more bytes of walk output have gone by, from the first whole fill
  * after that), "period:N:M" (from walk byte N, for M bytes, a 100-byte
- * pattern repeats).  Returns 0, or -1 for an unknown spec.
+ * pattern repeats).  Returns 0, or -EINVAL for an unknown spec.
  * seam_walk_spoil() is what collector_fill() calls on each fill.
  *
  * Failing allocations: every allocation our code makes (malloc, calloc,
@@ -31,8 +31,8 @@
  *   count    nothing fails; the number made is printed on stderr at exit
  *
  * seams_init() applies HAVEGE_RNGD_MOCK_TIMER and HAVEGE_RNGD_MOCK_WALK
- * (timer_init() calls it at start-up); returns 0, or -1 with the bad
- * value logged.
+ * (timer_init() calls it at start-up); returns 0, or -EINVAL with the
+ * bad value logged.
  */
 #ifndef HRNG_SEAMS_H
 #define HRNG_SEAMS_H

@@ -51,8 +51,8 @@ struct timer_info {
 void timer_measure(struct timer_info *info);
 bool timer_is_mock(void);
 /* Called once at start-up: in a test-seam build applies the seams'
- * environment variables (seams_init(), seams.h).  Returns 0, or -1 with
- * the reason logged. */
+ * environment variables (seams_init(), seams.h).  Returns 0, or -EINVAL
+ * with the reason logged. */
 int timer_init(void);
 
 #endif
