@@ -225,8 +225,10 @@ static int open_random(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (lstat(path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		snprintf(err, errlen, "%s is a symbolic link; refusing it", path);
@@ -234,8 +236,10 @@ static int open_random(const char *path, char *err, size_t errlen)
 	}
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    major(st.st_rdev) != RANDOM_MAJOR || minor(st.st_rdev) != RANDOM_MINOR) {
