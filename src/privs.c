@@ -2,12 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/prctl.h>
-#include <sys/ioctl.h>
 
 #include <cap-ng.h>
 #include <linux/random.h>
@@ -15,6 +11,7 @@
 
 #include "log.h"
 #include "privs.h"
+#include "seams.h"
 
 bool privs_have_admin(void)
 {
@@ -78,40 +75,6 @@ static int allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &cmp);
 }
 
-#ifdef HRNG_TEST_SEAMS
-/*
- * Test seam (--enable-test-seams builds only): with HAVEGE_RNGD_MOCK_SECCOMP=probe the
- * daemon, once its filter is in, makes two calls the filter leaves out
- * and logs what each got: ioctl RNDRESEEDCRNG (on no descriptor, so it
- * would do nothing even if let through: EBADF then) and open.  The
- * filter must answer EPERM and the daemon must go on (tests/e2e-mock.sh);
- * a kill action, or a hole, shows there.
- */
-static void probe_filter(void)
-{
-	const char *v = getenv("HAVEGE_RNGD_MOCK_SECCOMP");
-	int fd;
-
-	if (!v || strcmp(v, "probe") != 0)
-		return;
-	if (ioctl(-1, RNDRESEEDCRNG) < 0)
-		log_warn("seccomp probe: ioctl RNDRESEEDCRNG");
-	else
-		log_warnx("seccomp probe: ioctl RNDRESEEDCRNG: succeeded");
-	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn("seccomp probe: open /");
-	} else {
-		log_warnx("seccomp probe: open /: succeeded");
-		close(fd);
-	}
-}
-#else
-static void probe_filter(void)
-{
-}
-#endif
-
 int privs_seccomp(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -138,6 +101,6 @@ int privs_seccomp(void)
 		log_errx("cannot install the seccomp filter: %s", strerror(-r));
 		return r;               /* libseccomp's -errno */
 	}
-	probe_filter();
+	seam_probe_filter();
 	return 0;
 }

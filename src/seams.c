@@ -11,6 +11,8 @@
  *                         code's calls into: each may fail the allocation
  *                         (HAVEGE_RNGD_MOCK_ALLOC) and otherwise calls the
  *                         real function
+ *   seam_probe_filter()   HAVEGE_RNGD_MOCK_SECCOMP=probe: two calls the
+ *                         seccomp filter must refuse, and what they got
  *
  * Only references from our own objects are wrapped (that is how --wrap
  * works), so the C library and libgcrypt allocate as usual: the seam tests
@@ -29,8 +31,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/random.h>
 
 #include "hwtimer.h"
 #include "log.h"
@@ -421,6 +428,34 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(voi
 void *__wrap_mmap(void *addr, size_t n, int prot, int flags, int fd, off_t off)
 {
 	return alloc_fail_now() ? MAP_FAILED : __real_mmap(addr, n, prot, flags, fd, off);
+}
+
+/* ------------------------------------------------------------ the seccomp probe */
+
+/* With HAVEGE_RNGD_MOCK_SECCOMP=probe the daemon, once its filter is in
+ * (privs_seccomp()), makes two calls the filter leaves out and logs what
+ * each got: ioctl RNDRESEEDCRNG (on no descriptor, so it would do nothing
+ * even if let through: EBADF then) and open.  The filter must answer
+ * EPERM and the daemon must go on (tests/e2e-mock.sh); a kill action, or
+ * a hole, shows there. */
+void seam_probe_filter(void)
+{
+	const char *v = getenv("HAVEGE_RNGD_MOCK_SECCOMP");
+	int fd;
+
+	if (!v || strcmp(v, "probe") != 0)
+		return;
+	if (ioctl(-1, RNDRESEEDCRNG) < 0)
+		log_warn("seccomp probe: ioctl RNDRESEEDCRNG");
+	else
+		log_warnx("seccomp probe: ioctl RNDRESEEDCRNG: succeeded");
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("seccomp probe: open /");
+	} else {
+		log_warnx("seccomp probe: open /: succeeded");
+		close(fd);
+	}
 }
 
 /* ------------------------------------------------------------ start-up */

@@ -1,4 +1,5 @@
-/* seams.h - the test seams: a mock timer, a mock walk, failing allocations.
+/* seams.h - the test seams: a mock timer, a mock walk, failing allocations,
+ * a seccomp probe.
  *
  * They exist only in a build configured with --enable-test-seams
  * (--enable-mock-timer is its old name, kept as an alias), which defines
@@ -30,6 +31,10 @@
  *   fail:N   the N-th allocation (counting from 1) fails, no other does
  *   count    nothing fails; the number made is printed on stderr at exit
  *
+ * The seccomp probe: seam_probe_filter(), called by privs_seccomp() once
+ * the filter is in, makes two calls the filter must refuse when
+ * HAVEGE_RNGD_MOCK_SECCOMP=probe, and logs what each got.
+ *
  * seams_init() applies HAVEGE_RNGD_MOCK_TIMER and HAVEGE_RNGD_MOCK_WALK
  * (timer_init() calls it at start-up); returns 0, or -EINVAL with the
  * bad value logged.
@@ -49,11 +54,17 @@ void timer_mock_started(void);
 
 int collector_mock_set(const char *spec);
 void seam_walk_spoil(uint32_t *out, size_t nwords);
+
+void seam_probe_filter(void);
 #else
 static inline void seam_walk_spoil(uint32_t *out, size_t nwords)
 {
 	(void)out;
 	(void)nwords;
+}
+
+static inline void seam_probe_filter(void)
+{
 }
 #endif
 
