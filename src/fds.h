@@ -14,8 +14,9 @@
  * fds_listeners() takes the listening sockets of systemd's socket
  * activation (sd_listen_fds(3): LISTEN_PID, LISTEN_FDS, descriptors from 3
  * on).  Returns how many (0 when LISTEN_FDS is not set), or -EINVAL with a
- * one-line reason in err (it quotes the variables' values): LISTEN_PID not this process, a count that is not
- * 1..FDS_LISTEN_MAX, or a descriptor that is not a listening stream socket.
+ * one-line reason in err (it quotes the variables' values): LISTEN_PID not
+ * this process, a count that is not 1..FDS_LISTEN_MAX, or a descriptor
+ * that is not a listening stream socket.
  * The variables (and LISTEN_FDNAMES) are removed either way, so nothing
  * the daemon might start inherits them; each socket is made non-blocking
  * and close-on-exec.
