@@ -44,7 +44,7 @@ static void test_measure(void **state)
 #endif
 }
 
-#ifdef HRNG_MOCK_TIMER
+#ifdef HRNG_TEST_SEAMS
 static void test_mock_forms(void **state)
 {
 	(void)state;
@@ -101,7 +101,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_measure),
-#ifdef HRNG_MOCK_TIMER
+#ifdef HRNG_TEST_SEAMS
 		cmocka_unit_test(test_mock_forms),
 		cmocka_unit_test(test_mock_rejects),
 #else
