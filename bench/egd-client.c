@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum {
 	HIST_US = 20000,                /* 1 us buckets up to 20 ms */
 	CONNECT_TRIES = 200,
@@ -47,7 +49,7 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static int connect_unix(void)

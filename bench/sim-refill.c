@@ -50,7 +50,7 @@ enum {
 	 * for why the daemon's default of 128 is kept. */
 	SIM_DEFAULT_KWORDS = 128,
 	SIM_MAX_KWORDS = 65536,
-	SEC_NS = 1000000000,
+	SEC_NS = NS_PER_SEC,
 };
 
 struct sim_opts {

@@ -62,7 +62,7 @@
 /* ------------------------------------------------------------ options */
 
 enum {
-	SEC_NS = 1000000000,
+	SEC_NS = NS_PER_SEC,
 	MS_NS = 1000000,
 	TICK_S = 10,
 	RESTART_S = 5,                  /* the unit's RestartSec=5s */

@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "seams.h"
 #include "timer.h"
 #include "util.h"
 
@@ -390,107 +391,6 @@ void collector_free(struct collector *c)
 	free(c);
 }
 
-#ifdef HRNG_MOCK_TIMER
-/* The mock walk, a test seam of --enable-mock-timer builds: spoils the walk
- * output (never the deltas) so the online tests have something to catch. */
-static struct {
-	enum { MOCK_WALK_NONE, MOCK_WALK_CONST, MOCK_WALK_BIAS, MOCK_WALK_PERIOD } kind;
-	uint64_t after;        /* walk bytes left before it starts */
-	uint64_t length;       /* PERIOD: bytes it lasts */
-	uint64_t pos;          /* PERIOD: bytes of walk output so far */
-	uint8_t pattern[100];  /* PERIOD: the 100 bytes repeated */
-} mock_walk;
-
-/* "period:N:M": from byte N of the walk output, for M bytes, a 100-byte
- * pattern repeats (AIS-31 T8 sees a period; the other tests may not). */
-static int mock_period(const char *spec)
-{
-	char *end;
-	uint32_t x = 2463534242u;
-	size_t i;
-
-	mock_walk.after = strtoull(spec, &end, 10);
-	if (end == spec || *end != ':' || end[1] < '0' || end[1] > '9')
-		return -1;
-	mock_walk.length = strtoull(end + 1, &end, 10);
-	if (*end)
-		return -1;
-	for (i = 0; i < sizeof(mock_walk.pattern); i++) {
-		x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-		mock_walk.pattern[i] = (uint8_t)(x >> 24);
-	}
-	mock_walk.kind = MOCK_WALK_PERIOD;
-	return 0;
-}
-
-int collector_mock_set(const char *spec)
-{
-	char *end;
-
-	memset(&mock_walk, 0, sizeof(mock_walk));
-	if (strcmp(spec, "none") == 0)
-		return 0;
-	if (strcmp(spec, "const") == 0) {
-		mock_walk.kind = MOCK_WALK_CONST;
-		return 0;
-	}
-	if (strcmp(spec, "bias") == 0) {
-		mock_walk.kind = MOCK_WALK_BIAS;
-		return 0;
-	}
-	if (strncmp(spec, "period:", 7) == 0 && mock_period(spec + 7) == 0)
-		return 0;
-	if (strncmp(spec, "bias-after:", 11) == 0 && spec[11] >= '0' && spec[11] <= '9') {
-		mock_walk.after = strtoull(spec + 11, &end, 10);
-		if (!*end) {
-			mock_walk.kind = MOCK_WALK_BIAS;
-			return 0;
-		}
-	}
-	mock_walk.kind = MOCK_WALK_NONE;
-	return -1;
-}
-
-static void mock_spoil_period(uint8_t *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++, mock_walk.pos++)
-		if (mock_walk.pos >= mock_walk.after &&
-		    mock_walk.pos - mock_walk.after < mock_walk.length)
-			out[i] = mock_walk.pattern[mock_walk.pos % sizeof(mock_walk.pattern)];
-}
-
-static void mock_spoil(uint32_t *out, size_t nwords)
-{
-	size_t i;
-
-	if (mock_walk.kind == MOCK_WALK_NONE)
-		return;
-	if (mock_walk.kind == MOCK_WALK_PERIOD) {
-		mock_spoil_period((uint8_t *)out, nwords * 4);
-		return;
-	}
-	if (mock_walk.after >= nwords * 4) {
-		mock_walk.after -= nwords * 4;
-		return;
-	}
-	mock_walk.after = 0;
-	for (i = 0; i < nwords; i++) {
-		if (mock_walk.kind == MOCK_WALK_CONST)
-			out[i] = 0x5a5a5a5a;
-		else            /* each bit a one with probability 1/4 */
-			out[i] &= (out[i] >> 16) | (out[i] << 16);
-	}
-}
-#else
-static void mock_spoil(uint32_t *out, size_t nwords)
-{
-	(void)out;
-	(void)nwords;
-}
-#endif
-
 size_t collector_fill(struct collector *c, uint32_t *out, size_t nwords, uint64_t *deltas)
 {
 	size_t n;
@@ -498,7 +398,7 @@ size_t collector_fill(struct collector *c, uint32_t *out, size_t nwords, uint64_
 	if (nwords == 0)
 		return 0;
 	n = walk(c, out, nwords, deltas, NULL);
-	mock_spoil(out, nwords);
+	seam_walk_spoil(out, nwords);
 	return n;
 }
 

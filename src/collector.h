@@ -45,15 +45,7 @@ size_t collector_fill(struct collector *c, uint32_t *out, size_t nwords, uint64_
 void collector_warmup(struct collector *c);
 void collector_get_layout(const struct collector *c, struct collector_layout *l);
 
-#ifdef HRNG_MOCK_TIMER
-/* Test seam (--enable-mock-timer builds only): spoil the walk output of
- * every later fill: "none", "const" (a constant word), "bias" (each bit a
- * one with probability 1/4), "bias-after:N" (bias once N more bytes of
- * walk output have gone by, from the first whole fill after that),
- * "period:N:M" (from walk byte N, for M bytes, a 100-byte pattern repeats).
- * Returns 0, or -1 for an unknown spec.  Also read from the environment
- * variable HAVEGE_RNGD_MOCK_WALK by timer_init(). */
-int collector_mock_set(const char *spec);
-#endif
+/* The mock walk of test-seam builds (collector_mock_set()) is declared in
+ * seams.h; collector_fill() passes each fill's output through it. */
 
 #endif

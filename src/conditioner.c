@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,16 +151,16 @@ static int whiten(struct conditioner *c, const uint8_t key[COND_KEY_BYTES],
 
 	if (gcry_cipher_setkey(c->cipher, key, COND_KEY_BYTES) != 0 ||
 	    gcry_cipher_setctr(c->cipher, ctr0, sizeof(ctr0)) != 0)
-		return -1;
+		return -EIO;
 	if (in == out)
-		ret = gcry_cipher_encrypt(c->cipher, out, n, NULL, 0) != 0 ? -1 : 0;
+		ret = gcry_cipher_encrypt(c->cipher, out, n, NULL, 0) != 0 ? -EIO : 0;
 	else
-		ret = gcry_cipher_encrypt(c->cipher, out, n, in, n) != 0 ? -1 : 0;
+		ret = gcry_cipher_encrypt(c->cipher, out, n, in, n) != 0 ? -EIO : 0;
 	/* The handle keeps the expanded key, whose first round keys are the
 	 * key itself, until the next block: overwrite it now, so the key is
 	 * gone when cond_block() returns (test_no_key_left). */
 	if (gcry_cipher_setkey(c->cipher, zero, COND_KEY_BYTES) != 0)
-		ret = -1;
+		ret = -EIO;
 	return ret;
 }
 

@@ -31,7 +31,7 @@ struct conditioner;
 struct conditioner *cond_new(void);
 void cond_free(struct conditioner *c);
 /* Key from nsamples raw noise samples; out[0..n) = walk[0..n) XOR the
- * keystream (out may equal walk).  Returns 0, or -1 if libgcrypt failed. */
+ * keystream (out may equal walk).  Returns 0, or -EIO if libgcrypt failed. */
 int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	       const void *walk, size_t n, void *out);
 /* One 32-byte SHA-256 output from nsamples raw noise samples: full entropy

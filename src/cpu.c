@@ -104,7 +104,7 @@ int cpu_from_libcpuid(unsigned *data_kb, unsigned *inst_kb, char *cpu, size_t cp
 		cpu[0] = '\0';
 	if (!cpuid_present() || cpuid_get_raw_data(&raw) < 0 ||
 	    cpu_identify(&raw, &id) < 0)
-		return -1;
+		return -ENODEV;
 	*data_kb = libcpuid_kb(id.l1_data_cache);
 	*inst_kb = libcpuid_kb(id.l1_instruction_cache);
 	if (cpulen)
@@ -118,7 +118,7 @@ int cpu_from_libcpuid(unsigned *data_kb, unsigned *inst_kb, char *cpu, size_t cp
 	*inst_kb = 0;
 	if (cpulen)
 		cpu[0] = '\0';
-	return -1;
+	return -ENODEV;
 }
 #endif
 
@@ -132,20 +132,20 @@ int cpu_from_libcpuid(unsigned *data_kb, unsigned *inst_kb, char *cpu, size_t cp
  */
 enum { SYSFS_LINE = 64 };
 
-/* One line of <dir>/<index>/<attr>, without its newline; 0 or -1. */
+/* One line of <dir>/<index>/<attr>, without its newline; 0 or -errno. */
 static int read_attr(const char *dir, const char *index, const char *attr,
 		     char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	FILE *f;
-	int ret = -1;
+	int ret = -ENODATA;
 
 	if (snprintf(path, sizeof(path), "%s/%s/%s", dir, index, attr) >=
 	    (int)sizeof(path))
-		return -1;
+		return -ENAMETOOLONG;
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return -errno;
 	if (fgets(buf, (int)len, f)) {
 		buf[strcspn(buf, "\n")] = '\0';
 		ret = 0;
@@ -221,7 +221,7 @@ int cpu_from_sysfs(const char *cache_dir, unsigned *data_kb, unsigned *inst_kb)
 	*inst_kb = 0;
 	d = opendir(cache_dir);
 	if (!d)
-		return -1;
+		return -errno;
 	while ((de = readdir(d)))
 		if (is_index_name(de->d_name))
 			sysfs_index(cache_dir, de->d_name, &l1);

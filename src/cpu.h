@@ -44,7 +44,8 @@ const char *cpu_source_name(enum cache_source src);
 bool cpu_cache_plausible(unsigned kb);
 
 /* Seams for tests: read only one source.  Each returns 0 and sets the sizes
- * it found (0 for a size it did not find), or -1 if the source is absent. */
+ * it found (0 for a size it did not find), or -errno if the source is
+ * absent (-ENODEV for libcpuid; opendir()'s errno for sysfs). */
 int cpu_from_libcpuid(unsigned *data_kb, unsigned *inst_kb, char *cpu, size_t cpulen);
 int cpu_from_sysfs(const char *cache_dir, unsigned *data_kb, unsigned *inst_kb);
 /* cpu_detect() with its sources chosen: libcpuid only if use_libcpuid,

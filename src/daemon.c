@@ -25,7 +25,8 @@ static int pidfile_fd = -1;
 
 /* Open path for writing without blocking (a FIFO with no reader gives
  * ENXIO instead of a hang) and without following a symlink; only a plain
- * file with one link is taken.  Returns the descriptor or -1 (logged). */
+ * file with one link is taken.  Returns the descriptor or -errno (logged;
+ * -EINVAL for something other than a plain file). */
 static int pidfile_open(const char *path)
 {
 	struct stat st;
@@ -33,20 +34,23 @@ static int pidfile_open(const char *path)
 		      0644);
 
 	if (fd < 0 && errno != ENXIO) {
+		int e = errno;
+
 		log_err("cannot write the pidfile %s", path);
-		return -1;
+		return -e;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		log_errx("pidfile %s is not a plain file; refusing it", path);
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return -EINVAL;
 	}
 	return fd;
 }
 
 /* A write lock on the whole file, held until we close it: a second
- * instance with the same pidfile is refused.  Returns 0 or -1 (logged). */
+ * instance with the same pidfile is refused.  Returns 0 or -errno (logged;
+ * -EAGAIN when another process holds the lock). */
 static int pidfile_lock(int fd, const char *path)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -54,8 +58,10 @@ static int pidfile_lock(int fd, const char *path)
 	if (fcntl(fd, F_SETLK, &fl) == 0)
 		return 0;
 	if (errno != EACCES && errno != EAGAIN) {
+		int e = errno;
+
 		log_err("cannot lock the pidfile %s", path);
-		return -1;
+		return -e;
 	}
 	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
@@ -64,26 +70,29 @@ static int pidfile_lock(int fd, const char *path)
 	else
 		log_errx("pidfile %s is held by a running havege-rngd; not starting a second one",
 			 path);
-	return -1;
+	return -EAGAIN;
 }
 
 int pidfile_write(const char *path)
 {
 	char buf[32];
-	int fd, len;
+	int fd, len, ret;
 
 	fd = pidfile_open(path);
 	if (fd < 0)
-		return -1;
-	if (pidfile_lock(fd, path) < 0) {
+		return fd;
+	ret = pidfile_lock(fd, path);
+	if (ret < 0) {
 		close(fd);
-		return -1;
+		return ret;
 	}
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || write_all(fd, buf, (size_t)len) < 0) {
+	ret = ftruncate(fd, 0) < 0 ? -errno : write_all(fd, buf, (size_t)len);
+	if (ret < 0) {
+		errno = -ret;
 		log_err("cannot write the pidfile %s", path);
 		close(fd);
-		return -1;
+		return ret;
 	}
 	pidfile_fd = fd;
 	return 0;
@@ -198,18 +207,20 @@ static void detach_stdio(void)
 
 int daemon_fork(const char *pidfile, int *ready)
 {
-	int p[2];
+	int p[2], ret;
 	pid_t pid;
 
 	*ready = -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
+		ret = -errno;
 		log_err("cannot create a pipe");
-		return -1;
+		return ret;
 	}
 	pid = fork();
 	if (pid < 0) {
+		ret = -errno;
 		log_err("cannot fork");
-		return -1;
+		return ret;
 	}
 	if (pid > 0) {
 		close(p[1]);
@@ -220,8 +231,8 @@ int daemon_fork(const char *pidfile, int *ready)
 	/* While stderr is still the caller's, so a refusal is seen there; the
 	 * caller's error path then cleans up (sockets, descriptors) and tells
 	 * the parent, which exits with status 1. */
-	if (pidfile && pidfile_write(pidfile) < 0)
-		return -1;
+	if (pidfile && (ret = pidfile_write(pidfile)) < 0)
+		return ret;
 	if (setsid() < 0 || chdir("/") < 0)
 		log_warn("cannot detach from the terminal");
 	log_init("havege-rngd", LOG_DEST_SYSLOG, log_get_verbose());

@@ -23,11 +23,12 @@
 #include <stdbool.h>
 
 /* Returns 0 in the child, with *ready the descriptor for daemon_ready();
- * the parent never returns.  -1 (logged) if the fork failed (*ready is -1),
+ * the parent never returns.  -errno (logged) if the fork failed (*ready is -1),
  * or in the child if the pidfile was refused: the caller cleans up and then
  * reports status 1 on *ready. */
 int daemon_fork(const char *pidfile, int *ready);
 void daemon_ready(int fd, int status);
+/* Returns 0, or -errno after logging one line. */
 int pidfile_write(const char *path);
 void pidfile_remove(const char *path);
 void notify(const char *line);

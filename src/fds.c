@@ -25,10 +25,10 @@ int fds_std_open(void)
 		/* the lowest free number: this one, since those below are open */
 		nf = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
 		if (nf < 0)
-			return -1;
-		if (nf != fd) {
+			return -errno;
+		if (nf != fd) {         /* a lower one closed meanwhile: not ours */
 			close(nf);
-			return -1;
+			return -EBADF;
 		}
 	}
 	return 0;
@@ -73,17 +73,17 @@ void fds_close_inherited(int keep)
 
 /* ------------------------------------------------------------ socket activation */
 
-/* A decimal number, all of s, at most max; -1 otherwise. */
+/* A decimal number, all of s, at most max; -EINVAL otherwise. */
 static long parse_count(const char *s, long max)
 {
 	char *end;
 	long v;
 
 	if (!s || *s < '0' || *s > '9')
-		return -1;
+		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	return errno || *end || v > max ? -1 : v;
+	return errno || *end || v > max ? -EINVAL : v;
 }
 
 /* Is fd a listening stream socket?  Made non-blocking and close-on-exec. */
@@ -94,23 +94,23 @@ static int listener_check(int fd, char *err, size_t errlen)
 
 	if (fcntl(fd, F_GETFD) < 0) {
 		snprintf(err, errlen, "LISTEN_FDS: descriptor %d is not open", fd);
-		return -1;
+		return -EINVAL;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0) {
 		snprintf(err, errlen, "LISTEN_FDS: descriptor %d is not a socket", fd);
-		return -1;
+		return -EINVAL;
 	}
 	if (type != SOCK_STREAM || !acc) {
 		snprintf(err, errlen, "LISTEN_FDS: descriptor %d is not a listening stream "
 			 "socket (ListenStream= in the socket unit)", fd);
-		return -1;
+		return -EINVAL;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 		snprintf(err, errlen, "LISTEN_FDS: descriptor %d: %s", fd, strerror(errno));
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -124,16 +124,16 @@ static int listeners_check(const char *pid_s, const char *n_s, char *err, size_t
 	if (pid != (long)getpid()) {
 		snprintf(err, errlen, "LISTEN_PID=%s is not this process (%ld): the sockets "
 			 "are not ours", pid_s ? pid_s : "(unset)", (long)getpid());
-		return -1;
+		return -EINVAL;
 	}
 	if (n < 1) {
 		snprintf(err, errlen, "LISTEN_FDS=%s: expected 1 to %d sockets", n_s,
 			 FDS_LISTEN_MAX);
-		return -1;
+		return -EINVAL;
 	}
 	for (i = 0; i < n; i++)
 		if (listener_check(FDS_LISTEN_FIRST + i, err, errlen) < 0)
-			return -1;
+			return -EINVAL;
 	return (int)n;
 }
 

@@ -3,8 +3,8 @@
  * fds_std_open() opens /dev/null on whichever of 0, 1 and 2 is closed, so
  * that nothing opened later (an output file, /dev/random, a socket) takes
  * their place and receives messages or is replaced by a dup2().  main()
- * calls it before anything else.  Returns 0, or -1 if /dev/null cannot be
- * opened (there is then nowhere to say so).
+ * calls it before anything else.  Returns 0, or -errno if /dev/null cannot
+ * be opened (there is then nowhere to say so).
  *
  * fds_close_inherited(keep) closes every descriptor from 3 + keep on: what
  * the daemon inherits from whoever started it (a shell's redirection, a
@@ -13,9 +13,10 @@
  *
  * fds_listeners() takes the listening sockets of systemd's socket
  * activation (sd_listen_fds(3): LISTEN_PID, LISTEN_FDS, descriptors from 3
- * on).  Returns how many (0 when LISTEN_FDS is not set), or -1 with a
- * one-line reason in err: LISTEN_PID not this process, a count that is not
- * 1..FDS_LISTEN_MAX, or a descriptor that is not a listening stream socket.
+ * on).  Returns how many (0 when LISTEN_FDS is not set), or -EINVAL with a
+ * one-line reason in err (it quotes the variables' values): LISTEN_PID not
+ * this process, a count that is not 1..FDS_LISTEN_MAX, or a descriptor
+ * that is not a listening stream socket.
  * The variables (and LISTEN_FDNAMES) are removed either way, so nothing
  * the daemon might start inherits them; each socket is made non-blocking
  * and close-on-exec.

@@ -29,9 +29,9 @@
 #include "loop.h"
 
 enum {
-	FEEDER_CREDIT_MAX = 8,          /* bits per byte */
+	FEEDER_CREDIT_MAX = KERNEL_CREDIT_MAX,  /* bits per byte (kernel.h) */
 	FEEDER_INJECT_BYTES = 64,       /* new pool: two seeds per interval */
-	FEEDER_CALL_MAX = 4096,         /* bytes per RNDADDENTROPY */
+	FEEDER_CALL_MAX = KERNEL_ADD_MAX,       /* bytes per RNDADDENTROPY (kernel.h) */
 };
 
 struct feeder_config {

@@ -18,6 +18,7 @@
 
 #include "filesink.h"
 #include "log.h"
+#include "options.h"
 #include "util.h"
 
 struct sink {
@@ -78,14 +79,15 @@ struct filesink_source filesink_gen_source(struct generator *g)
 }
 
 /* The next chunk of at most n bytes: *p points at it (in buf, or in the
- * source's own memory for zero-copy); returns its length or -1. */
+ * source's own memory for zero-copy); returns its length or -EIO (the
+ * source is dead). */
 static ssize_t next_chunk(const struct filesink_source *src, uint8_t *buf, size_t n,
 			  const uint8_t **p)
 {
 	if (src->peek)
-		return src->peek(src->ctx, p, n);
+		return src->peek(src->ctx, p, n);      /* -EIO when dead */
 	*p = buf;
-	return src->read(src->ctx, buf, n) < 0 ? -1 : (ssize_t)n;
+	return src->read(src->ctx, buf, n) < 0 ? -EIO : (ssize_t)n;
 }
 
 /* An existing target that is not a regular file (a FIFO, a device) is
@@ -93,7 +95,7 @@ static ssize_t next_chunk(const struct filesink_source *src, uint8_t *buf, size_
  * descriptor must be that very file, or the path was swapped meanwhile
  * (for a regular file, or through a symlink) and is not written.  A FIFO
  * with no reader blocks here until one comes or a stop signal.  Returns
- * 0, -1 after one line, or -2 when stopped. */
+ * 0, -errno after one line (-ESTALE: swapped), or -EINTR when stopped. */
 static int sink_open_direct(struct sink *s, const struct stat *seen,
 			    volatile sig_atomic_t *stop)
 {
@@ -103,27 +105,30 @@ static int sink_open_direct(struct sink *s, const struct stat *seen,
 	 * not interrupt the open: without a reader it would never return. */
 	for (;;) {
 		if (*stop)
-			return -2;
+			return -EINTR;
 		s->fd = open(s->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 		if (s->fd >= 0 || errno != EINTR)
 			break;
 	}
 	if (s->fd < 0) {
+		int e = errno;
+
 		log_err("cannot open %s", s->path);
-		return -1;
+		return -e;
 	}
 	if (fstat(s->fd, &st) < 0 || S_ISREG(st.st_mode) || st.st_dev != seen->st_dev ||
 	    st.st_ino != seen->st_ino) {
 		log_errx("%s changed while it was being opened; not writing to it", s->path);
 		close(s->fd);
 		s->fd = -1;
-		return -1;
+		return -ESTALE;
 	}
 	return 0;
 }
 
 /* A new or regular file goes through a temporary file next to it (same
- * file system, so rename() is atomic), made 0600 by mkostemp. */
+ * file system, so rename() is atomic), made 0600 by mkostemp.  Returns 0
+ * or -errno after one line. */
 static int sink_open_tmp(struct sink *s)
 {
 	char *dir, *copy = strdup(s->path);
@@ -133,20 +138,22 @@ static int sink_open_tmp(struct sink *s)
 		free(copy);
 		s->tmp = NULL;
 		log_errx("out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	free(copy);
 	s->fd = mkostemp(s->tmp, O_CLOEXEC);
 	if (s->fd < 0) {
+		int e = errno;
+
 		log_err("cannot create a file next to %s", s->path);
 		free(s->tmp);
 		s->tmp = NULL;
-		return -1;
+		return -e;
 	}
 	return 0;
 }
 
-/* Open the target: 0, -1 after one line, -2 when stopped. */
+/* Open the target: 0, -errno after one line, -EINTR when stopped. */
 static int sink_open(struct sink *s, volatile sig_atomic_t *stop)
 {
 	struct stat st;
@@ -186,25 +193,27 @@ static int sink_set_mode(struct sink *s)
 	return fchmod(s->fd, mode);
 }
 
-/* Finish: on success rename into place; otherwise remove the partial file. */
+/* Finish: on success rename into place; otherwise remove the partial file.
+ * Returns 0, or -errno after one line (-ECANCELED when !ok: nothing to
+ * say, the failure was told already). */
 static int sink_close(struct sink *s, bool ok)
 {
-	int ret = ok ? 0 : -1;
+	int ret = ok ? 0 : -ECANCELED;
 
 	/* On disk before the rename, so that a power cut cannot leave a
 	 * short file under the target's name either. */
 	if (s->tmp && ret == 0 && (sink_set_mode(s) < 0 || fsync(s->fd) < 0)) {
+		ret = -errno;
 		log_err("cannot write %s", s->path);
-		ret = -1;
 	}
 	if (s->fd > STDERR_FILENO && close(s->fd) < 0 && ret == 0) {
+		ret = -errno;
 		log_err("cannot write %s", s->path);
-		ret = -1;
 	}
 	if (s->tmp) {
 		if (ret == 0 && rename(s->tmp, s->path) < 0) {
+			ret = -errno;
 			log_err("cannot rename the output into place as %s", s->path);
-			ret = -1;
 		}
 		if (ret < 0)
 			unlink(s->tmp);
@@ -237,8 +246,8 @@ static void progress(struct sink *s, uint64_t total, bool final)
 }
 
 /* Write a chunk; EINTR, or a write cut short, is retried unless a stop was
- * asked for.  Returns 0, 1 when the reader went away (EPIPE), -1 on another
- * error (logged), -2 on a stop. */
+ * asked for.  Returns 0, -EPIPE when the reader went away (not logged: a
+ * normal end), -errno on another error (logged), -EINTR on a stop. */
 static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_atomic_t *stop)
 {
 	while (n > 0) {
@@ -246,14 +255,16 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 
 		if (w < 0 && errno == EINTR) {
 			if (*stop)
-				return -2;
+				return -EINTR;
 			continue;
 		}
 		if (w < 0 && errno == EPIPE)
-			return 1;
+			return -EPIPE;
 		if (w < 0) {
+			int e = errno;
+
 			log_err("cannot write %s", s->path ? s->path : "to stdout");
-			return -1;
+			return -e;
 		}
 		p += w;
 		n -= (size_t)w;
@@ -263,7 +274,7 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 		 * chunk): look at the flag before blocking again, or a reader
 		 * that stopped reading would hold the stop off for ever. */
 		if (n > 0 && *stop)
-			return -2;
+			return -EINTR;
 	}
 	return 0;
 }
@@ -277,7 +288,7 @@ struct lane_writer {
 	uint64_t total;
 	pthread_mutex_t *lock;
 	uint64_t *claimed;       /* next offset to claim, under lock */
-	int *failed;             /* 0, -1 (an error, logged) or -2 (a stop), under lock */
+	int *failed;             /* 0, -errno (an error, logged) or -EINTR (a stop), under lock */
 	volatile sig_atomic_t *stop;
 };
 
@@ -310,7 +321,7 @@ static void *lane_writer(void *arg)
 
 		pthread_mutex_lock(w->lock);
 		if (*w->stop && !*w->failed)
-			*w->failed = -2;
+			*w->failed = -EINTR;
 		r = *w->failed || *w->claimed >= w->total;
 		pthread_mutex_unlock(w->lock);
 		if (r)
@@ -318,7 +329,7 @@ static void *lane_writer(void *arg)
 		k = w->src->peek_lane(w->src->ctx, w->lane, &p, 16 * FILESINK_CHUNK);
 		pthread_mutex_lock(w->lock);
 		if (k < 0 && !*w->failed)
-			*w->failed = -1;
+			*w->failed = -EIO;             /* the source is dead */
 		off = *w->claimed;
 		m = k < 0 || off >= w->total ? 0 : (size_t)k;
 		if (m > w->total - off)
@@ -335,7 +346,7 @@ static void *lane_writer(void *arg)
 			/* one line for the run, not one per thread */
 			pthread_mutex_lock(w->lock);
 			first = *w->failed == 0;
-			*w->failed = -1;
+			*w->failed = r;
 			pthread_mutex_unlock(w->lock);
 			if (first) {
 				errno = -r;
@@ -347,18 +358,17 @@ static void *lane_writer(void *arg)
 	return NULL;
 }
 
-/* Write o->bytes with one thread per lane.  Returns 0, -1 after an error
- * (logged) or -2 when stopped. */
+/* Write o->bytes with one thread per lane.  Returns 0, -errno after an
+ * error (logged) or -EINTR when stopped. */
 static int run_lanes(struct sink *s, const struct filesink_source *src,
 		     const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
-	enum { LANES_MAX = 64 };
-	pthread_t tid[LANES_MAX];
-	struct lane_writer w[LANES_MAX];
+	pthread_t tid[OPT_THREADS_MAX];        /* a lane per -t thread, at most */
+	struct lane_writer w[OPT_THREADS_MAX];
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	uint64_t claimed = 0;
 	int failed = 0;
-	unsigned i, n = src->lanes < LANES_MAX ? src->lanes : LANES_MAX, started = 0;
+	unsigned i, n = src->lanes < OPT_THREADS_MAX ? src->lanes : OPT_THREADS_MAX, started = 0;
 
 	for (i = 0; i < n; i++) {
 		int r;
@@ -378,7 +388,7 @@ static int run_lanes(struct sink *s, const struct filesink_source *src,
 				       "processes (ulimit -v, ulimit -u)" : strerror(r));
 		pthread_mutex_lock(&lock);
 		if (!failed)
-			failed = -1;
+			failed = -r;
 		pthread_mutex_unlock(&lock);
 		break;
 	}
@@ -391,8 +401,8 @@ static int run_lanes(struct sink *s, const struct filesink_source *src,
 
 /* ------------------------------------------------------------ the run */
 
-/* Write with one thread: 0 done, 1 the reader went away, -1 an error
- * (logged), -2 a stop.  A source without peek() is read into a chunk
+/* Write with one thread: 0 done, -EPIPE the reader went away, -errno an
+ * error (logged), -EINTR a stop.  A source without peek() is read into a chunk
  * buffer from the secret allocator (locked, kept out of core dumps),
  * wiped and freed at the end of the run. */
 static int run_one(struct sink *s, const struct filesink_source *src,
@@ -405,7 +415,7 @@ static int run_one(struct sink *s, const struct filesink_source *src,
 		buf = secret_alloc(FILESINK_CHUNK);
 		if (!buf) {
 			log_errx("out of memory");
-			return -1;
+			return -ENOMEM;
 		}
 		secret_lock(buf, FILESINK_CHUNK);
 	}
@@ -418,7 +428,7 @@ static int run_one(struct sink *s, const struct filesink_source *src,
 			n = (size_t)(o->bytes - s->written);
 		k = next_chunk(src, buf, n, &p);
 		if (k < 0) {
-			st = -1;
+			st = (int)k;
 			break;
 		}
 		st = sink_write(s, p, (size_t)k, stop);
@@ -443,7 +453,7 @@ int filesink_run(const struct filesink_source *src, const struct filesink_opts *
 	int st;
 
 	st = sink_open(&s, stop);
-	if (st == -2)
+	if (st == -EINTR)
 		return 128 + (int)*stop;
 	if (st < 0)
 		return 1;
@@ -455,7 +465,7 @@ int filesink_run(const struct filesink_source *src, const struct filesink_opts *
 		st = run_lanes(&s, src, o, stop);
 	else
 		st = run_one(&s, src, o, stop);
-	if (st == 1) {          /* the reader went away: a quiet, normal end */
+	if (st == -EPIPE) {     /* the reader went away: a quiet, normal end */
 		sink_close(&s, true);
 		return 0;
 	}

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 
 #include "health.h"
@@ -214,7 +215,7 @@ int health_init_halves(struct health *h, unsigned entropy_halves)
 	const struct health_cutoffs *c = health_cutoffs_for(entropy_halves);
 
 	if (!c)
-		return -1;
+		return -EINVAL;
 	rct_init(&h->rct, c);
 	apt_init(&h->apt, c);
 	h->failed = 0;

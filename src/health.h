@@ -92,7 +92,7 @@ struct health {
 
 /* Both tests with the cut-offs for HEALTH_ENTROPY_HALVES. */
 void health_init(struct health *h);
-/* The same for another row of the table; -1 if there is no such row. */
+/* The same for another row of the table; -EINVAL if there is no such row. */
 int health_init_halves(struct health *h, unsigned entropy_halves);
 /* Insert n samples; returns the failure bits now set (0 = healthy).
  * Raising an intermittent bit (after a reset) counts one intermittent

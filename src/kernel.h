@@ -30,6 +30,12 @@ enum {
 	/* -w is capped at poolsize - 32, as haveged does: a threshold at the
 	 * very top would wake writers for every bit read. */
 	KERNEL_THRESHOLD_MARGIN = 32,
+	/* The most a byte can carry, so the most RNDADDENTROPY may credit for
+	 * it: the cap of --credit and the feeder's default. */
+	KERNEL_CREDIT_MAX = 8,
+	/* The largest RNDADDENTROPY we send, bytes (kernel_linux.c keeps a
+	 * request this big on its stack; the feeder never asks for more). */
+	KERNEL_ADD_MAX = 4096,
 };
 
 /* Results of kernel->wait(). */

@@ -34,7 +34,6 @@
 enum {
 	RANDOM_MAJOR = 1,       /* drivers/char/mem.c: /dev/random is 1:8 */
 	RANDOM_MINOR = 8,
-	ADD_MAX = 4096,         /* largest RNDADDENTROPY we send, bytes */
 };
 
 struct linux_ctx {
@@ -119,11 +118,11 @@ static int linux_add_entropy(struct kernel *k, const void *data, size_t n, int c
 {
 	/* rand_pool_info ends in a flexible array: room for it and the data,
 	 * aligned as its int fields need. */
-	uint32_t req[(sizeof(struct rand_pool_info) + ADD_MAX + 3) / 4];
+	uint32_t req[(sizeof(struct rand_pool_info) + KERNEL_ADD_MAX + 3) / 4];
 	struct rand_pool_info *info = (struct rand_pool_info *)req;
 	int ret = 0;
 
-	if (n > ADD_MAX || credit < 0)
+	if (n > KERNEL_ADD_MAX || credit < 0)
 		return -EINVAL;
 	info->entropy_count = credit;
 	info->buf_size = (int)n;
@@ -226,8 +225,10 @@ static int open_random(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (lstat(path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		snprintf(err, errlen, "%s is a symbolic link; refusing it", path);
@@ -235,8 +236,10 @@ static int open_random(const char *path, char *err, size_t errlen)
 	}
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    major(st.st_rdev) != RANDOM_MAJOR || minor(st.st_rdev) != RANDOM_MINOR) {

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "util.h"
 
 static struct {
 	const char *ident;      /* program name, prefixed on stderr */
@@ -52,6 +51,29 @@ bool log_verbose(unsigned bit)
 unsigned log_get_verbose(void)
 {
 	return log_state.verbose;
+}
+
+void escape_controls(char *s, size_t size)
+{
+	char out[1024];
+	size_t i, o = 0;
+
+	if (size == 0)
+		return;
+	for (i = 0; s[i] && o + 1 < sizeof(out); i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+		} else if (o + 5 < sizeof(out)) {
+			snprintf(out + o, sizeof(out) - o, "\\x%02x", c);
+			o += 4;
+		} else {
+			break;
+		}
+	}
+	out[o] = '\0';
+	snprintf(s, size, "%s", out);
 }
 
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)

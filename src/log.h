@@ -8,6 +8,7 @@
 #define HRNG_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 /* -v bits, haveged's meanings (see doc/havege-rngd.8). */
@@ -30,6 +31,11 @@ unsigned log_get_verbose(void);
 /* The last error (LOG_ERR or worse) that went to syslog only, "" if none:
  * a forked daemon's failed start-up passes it to the caller's terminal. */
 const char *log_last_syslog_error(void);
+
+/* Rewrite, in place, every control character of the string s (which has
+ * room for size bytes) as \xNN, so a message quoting user input stays one
+ * line; truncates to fit. */
+void escape_controls(char *s, size_t size);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "egd.h"
+#include "log.h"
 #include "options.h"
 #include "util.h"
 
@@ -83,7 +84,7 @@ static int suffix_shift(char c)
 		return 0;
 	at = strchr(suffixes, c | 0x20);  /* ASCII: fold to lower case */
 	if (!at || !*at)
-		return -1;
+		return -EINVAL;
 	return (int)(at - suffixes + 1) * SIZE_SUFFIX_STEP;
 }
 
@@ -199,7 +200,7 @@ static int fail(struct value_ctx *v, const char *fmt, ...)
 	vsnprintf(v->err, v->errlen, fmt, ap);
 	va_end(ap);
 	escape_controls(v->err, v->errlen);      /* one line, whatever was typed */
-	return -1;
+	return -EINVAL;
 }
 
 static int parse_flag(const struct opt_row *row, const char *arg,
@@ -438,7 +439,7 @@ static const struct opt_row opt_table[] = {
 	{ LONG_EGD_CLIENTS, "egd-clients", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
 	  F(egd_clients), NO_FIELD, "most EGD clients at once, over all listeners", NULL },
 	{ LONG_EGD_MODE, "egd-mode", "OCTAL", parse_octal, 0, 0777, F(egd_mode), NO_FIELD,
-	  "mode of EGD UNIX sockets", "(default 0600; 0..0777)" },
+	  "mode of EGD UNIX sockets", NULL },
 	{ LONG_EGD_GROUP, "egd-group", "GROUP", parse_name, 0, 0, F(egd_group), NO_FIELD,
 	  "group of EGD UNIX sockets (e.g. libvirt-qemu)", "(default the daemon's own)" },
 	{ LONG_EGD_PER_UID, "egd-per-uid", "N", parse_unsigned, 1, OPT_EGD_CLIENTS_MAX,
@@ -615,12 +616,14 @@ static int apply(struct parse_state *st, int c, int longidx, char **argv)
 {
 	const struct opt_row *r = row_by_val(c);
 	size_t i;
+	int ret;
 
 	if (!r)
 		return getopt_error(&st->v, c, argv);
 	spell_option(st->v.name, c, longidx, argv);
-	if (r->parse(r, optarg, &st->v) < 0)
-		return -1;
+	ret = r->parse(r, optarg, &st->v);
+	if (ret < 0)
+		return ret;
 	if (r->given != NO_FIELD)
 		*GIVEN(st->v.o, r) = true;
 	i = (size_t)(r - opt_table);
@@ -634,7 +637,7 @@ int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen
 	struct option longopts[OPT_ROWS + 1];
 	char shortopts[2 * OPT_ROWS + 2];
 	struct parse_state st = { .v = { .o = o, .err = err, .errlen = errlen } };
-	int c, longidx;
+	int c, longidx, ret;
 
 	assert(errlen > 0);
 	err[0] = '\0';
@@ -646,13 +649,15 @@ int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen
 		c = getopt_long(argc, argv, shortopts, longopts, &longidx);
 		if (c == -1)
 			break;
-		if (apply(&st, c, longidx, argv) < 0)
-			return -1;
+		ret = apply(&st, c, longidx, argv);
+		if (ret < 0)
+			return ret;
 	}
 	if (optind < argc)
 		return fail(&st.v, "unexpected argument '%s'", argv[optind]);
-	if (check_pairs(&st) < 0)
-		return -1;
+	ret = check_pairs(&st);
+	if (ret < 0)
+		return ret;
 	default_testspec(o);
 	return 0;
 }
@@ -738,6 +743,9 @@ static void usage_row(FILE *f, const struct opt_row *r, struct options *d)
 		snprintf(range, sizeof(range), "%s", r->range);
 	else if (r->max && r->parse == parse_unsigned)
 		snprintf(range, sizeof(range), "(default %u; %u..%u)",
+			 *FIELD(d, r, unsigned), r->min, r->max);
+	else if (r->parse == parse_octal)
+		snprintf(range, sizeof(range), "(default %#o; %#o..%#o)",
 			 *FIELD(d, r, unsigned), r->min, r->max);
 	else if (r->parse == parse_verbose)
 		snprintf(range, sizeof(range), "(default %u; %u..%u, or -1)",

@@ -3,8 +3,8 @@
  * opt_defaults() fills the defaults; opt_parse() applies argv on top (the last
  * of a repeated option wins, as in haveged) and validates every value.  On a
  * bad option or value it writes one line naming the option (as the user
- * spelt it) and the value into err and returns -1; nothing else has happened
- * by then.  opt_parse() uses getopt_long(), so it may permute argv and it
+ * spelt it) and the value into err and returns -EINVAL; nothing else has
+ * happened by then.  opt_parse() uses getopt_long(), so it may permute argv and it
  * resets getopt's global state itself: it can be called more than once.
  *
  * After a successful opt_parse() the queries below say what to do:
@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "egd.h"
+#include "kernel.h"
 #include "testspec.h"
 
 enum {
@@ -29,11 +31,11 @@ enum {
 	OPT_CACHE_MAX_KB     = 65536,   /* -d/-i upper bound */
 	OPT_INTERVAL_DEFAULT = 60,      /* -T seconds: the 5.18+ CRNG reseed interval */
 	OPT_INTERVAL_MAX     = 604800,  /* -T: one week */
-	OPT_THREADS_MAX      = 64,      /* -t */
-	OPT_WRITE_MAX        = 4096,    /* -w bits: the largest pool there has been */
-	OPT_CREDIT_MAX       = 8,       /* --credit: a byte carries at most 8 bits */
+	OPT_THREADS_MAX      = 64,      /* -t; the file sink's most writer lanes */
+	OPT_WRITE_MAX        = KERNEL_OLD_POOLSIZE, /* -w bits: the largest pool there has been */
+	OPT_CREDIT_MAX       = KERNEL_CREDIT_MAX, /* --credit: a byte carries at most 8 bits */
 	OPT_EGD_MAX          = 8,       /* --egd listeners */
-	OPT_EGD_CLIENTS_DEFAULT = 64,
+	OPT_EGD_CLIENTS_DEFAULT = EGD_DEFAULT_CLIENTS,
 	OPT_EGD_CLIENTS_MAX  = 1024,
 	OPT_EGD_MODE_DEFAULT = 0600,
 	OPT_VERBOSE_ALL      = 0xffff,  /* -v -1: every bit of the mask */
@@ -96,7 +98,7 @@ struct options {
 };
 
 void opt_defaults(struct options *o);
-/* Returns 0, or -1 with one line (no newline) in err.  Strings in o point
+/* Returns 0, or -EINVAL with one line (no newline) in err.  Strings in o point
  * into argv. */
 int opt_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
 enum run_mode opt_run_mode(const struct options *o);

@@ -2,12 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/prctl.h>
-#include <sys/ioctl.h>
 
 #include <cap-ng.h>
 #include <linux/random.h>
@@ -15,6 +11,7 @@
 
 #include "log.h"
 #include "privs.h"
+#include "seams.h"
 
 bool privs_have_admin(void)
 {
@@ -29,11 +26,13 @@ int privs_drop(bool keep_admin)
 	     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SYS_ADMIN) < 0) ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
 		log_errx("cannot drop capabilities");
-		return -1;
+		return -EPERM;          /* libcap-ng gives no errno */
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		int e = errno;
+
 		log_err("cannot set no-new-privileges");
-		return -1;
+		return -e;
 	}
 	return 0;
 }
@@ -76,40 +75,6 @@ static int allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &cmp);
 }
 
-#ifdef HRNG_MOCK_TIMER
-/*
- * Test seam (mock builds only): with HAVEGE_RNGD_MOCK_SECCOMP=probe the
- * daemon, once its filter is in, makes two calls the filter leaves out
- * and logs what each got: ioctl RNDRESEEDCRNG (on no descriptor, so it
- * would do nothing even if let through: EBADF then) and open.  The
- * filter must answer EPERM and the daemon must go on (tests/e2e-mock.sh);
- * a kill action, or a hole, shows there.
- */
-static void probe_filter(void)
-{
-	const char *v = getenv("HAVEGE_RNGD_MOCK_SECCOMP");
-	int fd;
-
-	if (!v || strcmp(v, "probe") != 0)
-		return;
-	if (ioctl(-1, RNDRESEEDCRNG) < 0)
-		log_warn("seccomp probe: ioctl RNDRESEEDCRNG");
-	else
-		log_warnx("seccomp probe: ioctl RNDRESEEDCRNG: succeeded");
-	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn("seccomp probe: open /");
-	} else {
-		log_warnx("seccomp probe: open /: succeeded");
-		close(fd);
-	}
-}
-#else
-static void probe_filter(void)
-{
-}
-#endif
-
 int privs_seccomp(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -118,7 +83,7 @@ int privs_seccomp(void)
 
 	if (!ctx) {
 		log_errx("cannot set up the seccomp filter");
-		return -1;
+		return -ENOMEM;         /* seccomp_init() fails only for memory */
 	}
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -134,8 +99,8 @@ int privs_seccomp(void)
 	seccomp_release(ctx);
 	if (r < 0) {
 		log_errx("cannot install the seccomp filter: %s", strerror(-r));
-		return -1;
+		return r;               /* libseccomp's -errno */
 	}
-	probe_filter();
+	seam_probe_filter();
 	return 0;
 }

@@ -10,8 +10,8 @@
  *                       which ioctl is allowed only for RNDGETENTCNT and
  *                       RNDADDENTROPY; applied to every thread
  * Call privs_drop() before starting threads (capabilities are per thread)
- * and privs_seccomp() once start-up is done.  Each returns 0 or -1 after
- * logging one line.
+ * and privs_seccomp() once start-up is done.  Each returns 0 or -errno
+ * after logging one line.
  */
 #ifndef HRNG_PRIVS_H
 #define HRNG_PRIVS_H

@@ -13,11 +13,13 @@
  */
 #include "config.h"
 
+#include "log.h"
 #include "testspec.h"
 #include "util.h"
 
 #include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,7 +130,7 @@ int testspec_parse(const char *text, struct testspec *spec, char *err,
 			if (err && errlen)
 				spec_error(text, i, err, errlen);
 			memset(spec, 0, sizeof(*spec));
-			return -1;
+			return -EINVAL;
 		}
 	}
 	return 0;

@@ -29,7 +29,7 @@ struct testspec {
 #define TESTSPEC_DAEMON_DEFAULT "ta8bcb"
 #define TESTSPEC_FILE_DEFAULT   "ta8b"
 
-/* Returns 0, or -1 with one line in err naming the offending character. */
+/* Returns 0, or -EINVAL with one line in err naming the offending character. */
 int testspec_parse(const char *text, struct testspec *spec, char *err, size_t errlen);
 /* Canonical text of a parsed spec (for -r 1), e.g. "ta8bcb". */
 void testspec_format(const struct testspec *spec, char *buf, size_t len);

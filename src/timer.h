@@ -1,12 +1,13 @@
 /* timer.h - the high-resolution timer the walk samples.
  *
- * timer_now() is the CPU cycle counter where there is one (x86 rdtsc,
- * aarch64 cntvct_el0), else clock_gettime(CLOCK_MONOTONIC_RAW) in ns.
- * It is inline because the walk calls it once per iteration.
+ * timer_now() is the hardware timer (timer_hw_now(), hwtimer.h: the CPU
+ * cycle counter where there is one, else clock_gettime in ns).  It is
+ * inline because the walk calls it once per iteration.
  *
- * In a build configured with --enable-mock-timer (and only there),
- * timer_now() reads a mock chosen by timer_mock_set() or by the environment
- * variable HAVEGE_RNGD_MOCK_TIMER, so tests can replace the noise source:
+ * In a build configured with --enable-test-seams (--enable-mock-timer is
+ * the old name; only there), timer_now() reads the mock timer of seams.c,
+ * chosen by timer_mock_set() or by the environment variable
+ * HAVEGE_RNGD_MOCK_TIMER, so tests can replace the noise source:
  *   real          the real timer (the default)
  *   const:V       always V
  *   step:S        a counter advancing by S per read
@@ -25,43 +26,15 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
-#include "util.h"
+#include "hwtimer.h"
+#include "seams.h"
 
-static inline uint64_t timer_hw_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	uint32_t lo, hi;
-
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-#elif defined(__aarch64__)
-	uint64_t v;
-
-	__asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v) : : "memory");
-	return v;
-#else
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-#endif
-}
-
-#ifdef HRNG_MOCK_TIMER
-uint64_t timer_mock_read(void);
+#ifdef HRNG_TEST_SEAMS
 static inline uint64_t timer_now(void)
 {
 	return timer_mock_read();
 }
-/* Returns 0, or -1 if spec is not one of the forms above. */
-int timer_mock_set(const char *spec);
-/* Called by gen_new() once start-up passed, and by --raw-samples once
- * calibration did: applies the environment
- * variable HAVEGE_RNGD_MOCK_TIMER_LATER, if set (the timer goes bad after
- * start-up, whatever the number of reads calibration took). */
-void timer_mock_started(void);
 #else
 static inline uint64_t timer_now(void)
 {
@@ -77,8 +50,9 @@ struct timer_info {
 
 void timer_measure(struct timer_info *info);
 bool timer_is_mock(void);
-/* Called once at start-up: applies HAVEGE_RNGD_MOCK_TIMER in a mock build.
- * Returns 0, or -1 with the reason logged. */
+/* Called once at start-up: in a test-seam build applies the seams'
+ * environment variables (seams_init(), seams.h).  Returns 0, or -EINVAL
+ * with the reason logged. */
 int timer_init(void);
 
 #endif

@@ -3,43 +3,18 @@
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "mockalloc.h"
 #include "util.h"
 
 void wipe(void *p, size_t n)
 {
 	/* explicit_bzero is not elided by the optimiser (glibc 2.25+). */
 	explicit_bzero(p, n);
-}
-
-void escape_controls(char *s, size_t size)
-{
-	char out[1024];
-	size_t i, o = 0;
-
-	if (size == 0)
-		return;
-	for (i = 0; s[i] && o + 1 < sizeof(out); i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != 0x7f) {
-			out[o++] = (char)c;
-		} else if (o + 5 < sizeof(out)) {
-			snprintf(out + o, sizeof(out) - o, "\\x%02x", c);
-			o += 4;
-		} else {
-			break;
-		}
-	}
-	out[o] = '\0';
-	snprintf(s, size, "%s", out);
 }
 
 int write_all(int fd, const void *buf, size_t n)
@@ -75,11 +50,8 @@ uint64_t monotonic_ns(void)
  * unlocked by the other's release; and unmapping returns them at once. */
 void *secret_alloc(size_t n)
 {
-	void *p;
-
-	if (mockalloc_fail_now())
-		return NULL;
-	p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* In a test-seam build this mmap() may be made to fail (seams.h). */
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	/* Output has no place in a core dump (Linux 3.4+; best effort). */

@@ -19,10 +19,6 @@
 #include <sys/types.h>
 
 void wipe(void *p, size_t n);
-/* Rewrite, in place, every control character of the string s (which has
- * room for size bytes) as \xNN, so a message quoting user input stays one
- * line; truncates to fit. */
-void escape_controls(char *s, size_t size);
 int write_all(int fd, const void *buf, size_t n);
 uint64_t monotonic_ns(void);
 void *secret_alloc(size_t n);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -261,7 +262,7 @@ static void test_sysfs_absent(void **state)
 	unsigned d = 1, i = 1;
 
 	(void)state;
-	assert_int_equal(cpu_from_sysfs("/nonexistent/cpu0/cache", &d, &i), -1);
+	assert_int_equal(cpu_from_sysfs("/nonexistent/cpu0/cache", &d, &i), -ENOENT);
 	assert_int_equal(d + i, 0);
 }
 
@@ -349,7 +350,7 @@ static void test_without_libcpuid(void **state)
 	struct cache_geom g;
 
 	(void)state;
-	assert_int_equal(cpu_from_libcpuid(&d, &i, name, sizeof(name)), -1);
+	assert_int_equal(cpu_from_libcpuid(&d, &i, name, sizeof(name)), -ENODEV);
 	assert_int_equal(d + i, 0);
 	assert_string_equal(name, "");
 	cpu_detect_in(&g, 0, 0, NULL, true);

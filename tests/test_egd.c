@@ -107,8 +107,8 @@ static void *srv_loop(void *arg)
 		fds[0] = (struct pollfd){ .fd = v->stop[0], .events = POLLIN };
 		n = egd_pollfds(v->s, fds + 1, max - 1, &to, monotonic_ns());
 		if (to >= 0) {
-			ts.tv_sec = to / 1000000000;
-			ts.tv_nsec = to % 1000000000;
+			ts.tv_sec = to / NS_PER_SEC;
+			ts.tv_nsec = to % NS_PER_SEC;
 			tp = &ts;
 		}
 		if (ppoll(fds, n + 1, tp, NULL) < 0 && errno != EINTR)
@@ -953,7 +953,7 @@ static int fd_limit_child(const char *spec, const char *logpath)
 	struct egd_listener_stats st;
 	struct pollfd fds[64];
 	struct egd_server *s;
-	uint64_t now = 1000000000ull;
+	uint64_t now = NS_PER_SEC;
 	char err[256];
 	int i, c1, c2;
 	size_t n;
@@ -979,7 +979,7 @@ static int fd_limit_child(const char *spec, const char *logpath)
 	for (i = 0; i < 11; i++) {
 		int64_t to = -1;
 
-		now += i < 10 ? 200000000ull : 61000000000ull;
+		now += i < 10 ? 200000000ull : 61ull * NS_PER_SEC;
 		n = egd_pollfds(s, fds, 64, &to, now);
 		if (n != 1 || poll(fds, n, 1000) != 1)
 			return 15;
@@ -1156,7 +1156,7 @@ static void test_stall_and_idle(void **state)
 				  .unix_gid = (gid_t)-1 };
 	struct source src = { .log = calloc(1, LOG_CAP) };
 	uint8_t rep[8];
-	const uint64_t t0 = 1000000000ull, stall = (uint64_t)EGD_STALL_S * 1000000000ull;
+	const uint64_t t0 = NS_PER_SEC, stall = (uint64_t)EGD_STALL_S * NS_PER_SEC;
 	int idle, half;
 	int64_t to;
 
@@ -1175,10 +1175,10 @@ static void test_stall_and_idle(void **state)
 	turn(s, t0 + 1 + stall);
 	assert_true(closed_by_server(half));
 	close(half);
-	turn(s, t0 + 3600 * 1000000000ull);     /* an hour idle */
+	turn(s, t0 + 3600ull * NS_PER_SEC);     /* an hour idle */
 	assert_true(still_open(idle));
 	send_all(idle, "\x02\x08", 2);
-	turn(s, t0 + 3601 * 1000000000ull);
+	turn(s, t0 + 3601ull * NS_PER_SEC);
 	recv_all(idle, rep, 8, 8);
 	expect_stream(rep, 0, 8);
 	close(idle);

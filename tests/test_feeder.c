@@ -23,7 +23,7 @@
 #include "testspec.h"
 #include "timer.h"
 
-enum { SEC = 1000000000 };
+enum { SEC = NS_PER_SEC };
 
 static volatile sig_atomic_t stop, usr1;
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "secretspy.h"
 
 #include "filesink.h"
 #include "log.h"
@@ -283,18 +284,19 @@ static void swap_case(const char *how)
 	unlink(victim);
 }
 
-/* This process's locked memory in KiB (VmLck), or -1. */
-
 static long lock_seen = -1;
+static bool dontdump_seen;
 
 static int locked_read(void *ctx, void *buf, size_t n)
 {
 	lock_seen = locked_kib();
+	dontdump_seen = spy_dontdump(buf);
 	return fake_read(ctx, buf, n);
 }
 
-/* The chunk buffer of a source without peek() is locked during the run
- * (where RLIMIT_MEMLOCK allows) and released on every way out: done, a
+/* The chunk buffer of a source without peek() comes from the secret
+ * allocator: out of core dumps, locked during the run (where
+ * RLIMIT_MEMLOCK allows), wiped, and released on every way out: done, a
  * source failure, a stop.  The sanitizers make mlock() a no-op, so under
  * them the lock during the run is not checked. */
 static void test_chunk_buffer_locked_and_released(void **state)
@@ -307,6 +309,7 @@ static void test_chunk_buffer_locked_and_released(void **state)
 	struct rlimit rl;
 	char path[128];
 	long before = locked_kib();
+	unsigned long dirty = spy_dirty_frees();
 
 	(void)state;
 	if (before < 0)
@@ -315,6 +318,7 @@ static void test_chunk_buffer_locked_and_released(void **state)
 	o.path = path;
 	src.ctx = &ok;
 	assert_int_equal(filesink_run(&src, &o, &stop), 0);
+	assert_true(dontdump_seen);     /* out of core dumps (MADV_DONTDUMP) */
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
 	    (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)(before + 128) * 1024) &&
 	    mlock_works())
@@ -326,6 +330,7 @@ static void test_chunk_buffer_locked_and_released(void **state)
 	src.ctx = &stopped;
 	assert_int_equal(filesink_run(&src, &o, &stop), 128 + SIGTERM);
 	assert_int_equal(locked_kib(), before);
+	assert_int_equal(spy_dirty_frees(), dirty);     /* wiped before unmapping */
 }
 
 static void test_swapped_path_refused(void **state)

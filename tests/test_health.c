@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,7 +141,7 @@ static void test_cutoffs_in_use(void **state)
 	health_init(&h);
 	assert_int_equal(h.rct.cutoff, row->rct);
 	assert_int_equal(h.apt.cutoff_perm, row->apt_perm);
-	assert_int_equal(health_init_halves(&h, H_BEYOND), -1);
+	assert_int_equal(health_init_halves(&h, H_BEYOND), -EINVAL);
 }
 
 /* ------------------------------------------------- (b) RCT cut-off */

@@ -23,8 +23,9 @@
 #include "kernel.h"
 #include "log.h"
 #include "loop.h"
+#include "util.h"
 
-enum { SEC = 1000000000 };
+enum { SEC = NS_PER_SEC };
 
 static volatile sig_atomic_t stop, usr1;
 

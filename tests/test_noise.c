@@ -258,7 +258,7 @@ static void test_survey(void **state)
 	noise_free(&n);
 }
 
-#ifdef HRNG_MOCK_TIMER
+#ifdef HRNG_TEST_SEAMS
 static void refused_at_once(const char *mock, const char *words)
 {
 	struct noise n;
@@ -394,7 +394,7 @@ int main(void)
 		cmocka_unit_test(test_claim_fixed),
 		cmocka_unit_test(test_real_timer),
 		cmocka_unit_test(test_survey),
-#ifdef HRNG_MOCK_TIMER
+#ifdef HRNG_TEST_SEAMS
 		cmocka_unit_test(test_dead_timers_refused_at_once),
 		cmocka_unit_test(test_two_valued_refused_with_the_line),
 		cmocka_unit_test(test_three_valued_climbs),

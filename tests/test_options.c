@@ -72,7 +72,7 @@ static void expect_bad(const char *needles[], ...)
 	va_start(ap, needles);
 	rc = parse_list(&o, ap);
 	va_end(ap);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -EINVAL);
 	assert_true(err[0] != '\0');
 	assert_null(strchr(err, '\n'));
 	for (; *needles; needles++)
@@ -204,7 +204,7 @@ static void test_number_option(void **state)
 	assert_true(o.number_set);
 	assert_true(o.number == 0);
 
-	assert_int_equal(parse(&o, "--number=12x", NULL), -1);
+	assert_int_equal(parse(&o, "--number=12x", NULL), -EINVAL);
 	assert_string_equal(err, "--number: invalid size '12x' "
 			    "(digits with an optional fraction and one k/m/g/t suffix)");
 	bad(NEEDLES("-n", "'17t'", "range"), "-n", "17t");
@@ -656,11 +656,11 @@ static void test_parse_again_after_error(void **state)
 
 	(void)state;
 	/* stop inside a group: getopt's hidden position must not leak */
-	assert_int_equal(parse(&o, "-Fxe", NULL), -1);
+	assert_int_equal(parse(&o, "-Fxe", NULL), -EINVAL);
 	parse_ok(&o, "-b", "9");
 	assert_int_equal(o.buffer, 9);
 	assert_false(o.once);
-	assert_int_equal(parse(&o, "-n", "1", "stray", NULL), -1);
+	assert_int_equal(parse(&o, "-n", "1", "stray", NULL), -EINVAL);
 	parse_ok(&o, "-e");
 	assert_true(o.once);
 	assert_false(o.number_set);
@@ -674,7 +674,7 @@ static void test_permuted_argv(void **state)
 	parse_ok(&o, "-n", "1k", "--");
 	assert_true(o.number == 1024);
 	/* "--" ends the options; what follows is a stray argument */
-	assert_int_equal(parse(&o, "-n", "1k", "--", "x", NULL), -1);
+	assert_int_equal(parse(&o, "-n", "1k", "--", "x", NULL), -EINVAL);
 	assert_non_null(strstr(err, "'x'"));
 }
 

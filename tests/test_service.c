@@ -15,6 +15,7 @@
 #include "kernel_sim.h"
 #include "log.h"
 #include "service.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop;
 
@@ -31,7 +32,7 @@ static struct daemon_config base(struct kernel *k)
  * seeded, and the run ends with 0. */
 static void test_once_feeds(void **state)
 {
-	struct sim_config sc = { .pool = POOL_NEW, .end_ns = 10ull * 1000000000, .stop = &stop };
+	struct sim_config sc = { .pool = POOL_NEW, .end_ns = 10ull * NS_PER_SEC, .stop = &stop };
 	struct daemon_result res;
 	struct kernel k;
 	struct kernel_sim *sim = kernel_sim_new(&sc, &k);
@@ -97,7 +98,7 @@ static int zero_read(void *ctx, void *buf, size_t n)
 
 static void test_egd_only(void **state)
 {
-	struct sim_config sc = { .pool = POOL_NEW, .end_ns = 10ull * 1000000000, .stop = &stop,
+	struct sim_config sc = { .pool = POOL_NEW, .end_ns = 10ull * NS_PER_SEC, .stop = &stop,
 				 .crng_ready = true };
 	char path[64], spec[80];
 	struct egd_listener_cfg l = { .spec = spec };

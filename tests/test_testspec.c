@@ -2,6 +2,7 @@
  * error line. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,7 +28,7 @@ static void expect_error(const char *text, const char *want)
 	struct testspec s;
 	char err[160] = "";
 
-	assert_int_equal(testspec_parse(text, &s, err, sizeof(err)), -1);
+	assert_int_equal(testspec_parse(text, &s, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, want);
 	/* a rejected spec never leaves a half-parsed selection behind */
 	assert_false(testspec_any(&s.startup));
@@ -206,10 +207,10 @@ static void error_buffer_is_bounded(void **state)
 
 	(void)state;
 	memset(err, 'Z', sizeof(err));
-	assert_int_equal(testspec_parse("q", &s, err, 8), -1);
+	assert_int_equal(testspec_parse("q", &s, err, 8), -EINVAL);
 	assert_int_equal(err[7], '\0');
 	assert_int_equal(err[8], 'Z');
-	assert_int_equal(testspec_parse("q", &s, NULL, 0), -1);
+	assert_int_equal(testspec_parse("q", &s, NULL, 0), -EINVAL);
 }
 
 static void canonical_text(void **state)

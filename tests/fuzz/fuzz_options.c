@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       m == RUN_ASSESS);
 		assert(o.threads >= 1 && o.buffer >= 1 && o.credit <= OPT_CREDIT_MAX);
 	} else {
-		assert(r == -1);
+		assert(r == -EINVAL);
 		assert(err[0] != '\0' && !strchr(err, '\n'));
 	}
 	free(copy);

@@ -131,7 +131,7 @@ static int serve(const char *path, const char *served, unsigned timeout_s)
 	char spec[256];
 	struct egd_listener_cfg l = { .spec = spec };
 	struct source src = { 0 };
-	struct timer t = { .end = monotonic_ns() + (uint64_t)timeout_s * 1000000000u };
+	struct timer t = { .end = monotonic_ns() + (uint64_t)timeout_s * NS_PER_SEC };
 	struct loop_handler th = { .start = timer_start, .prepare = timer_prepare,
 				   .on_wake = timer_wake, .arg = &t };
 	struct daemon_config c = {
