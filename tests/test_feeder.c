@@ -20,6 +20,7 @@
 #include "kernel_sim.h"
 #include "log.h"
 #include "testspec.h"
+#include "testutil.h"
 #include "timer.h"
 
 enum { SEC = 1000000000 };
@@ -57,11 +58,9 @@ static struct scenario base(enum kernel_pool pool, uint64_t end_s)
  * end of the scenario, and keep what happened. */
 static void run(struct scenario *sc)
 {
-	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = 16 * 1024,
-				 .threads = 1, .output = GEN_SEEDS };
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	struct feeder_signals sig = { .stop = &stop, .usr1 = &usr1 };
 	struct testspec spec;
-	char err[128];
 	struct generator *g;
 	struct kernel k;
 	struct kernel_info info;
@@ -69,8 +68,9 @@ static void run(struct scenario *sc)
 
 	stop = usr1 = 0;
 	stop = sc->stop_at_start;
+	gc.output = GEN_SEEDS;
 	if (sc->spec) {
-		assert_int_equal(testspec_parse(sc->spec, &spec, err, sizeof(err)), 0);
+		spec = test_spec(sc->spec);
 		gc.spec = &spec;
 	}
 	assert_int_equal(gen_new(&g, &gc), 0);
