@@ -1,9 +1,11 @@
 /* ais31_wide.c - the bit-counting kernels of procedure A (T1-T3 counts,
  * T5's search) eight words at a time.
  *
- * The same two kernels as ais31_a.c's eight words at a time with AVX-512 VPOPCNTQ, chosen
- * at start-up when the CPU has it; results are identical by construction
- * (integer counts of the same bits).
+ * The same two kernels as ais31_a.c's, with AVX-512 VPOPCNTQ, chosen at
+ * start-up when the CPU has it (ais31_wide_choose()); results are
+ * identical by construction (integer counts of the same bits).  Each
+ * function carries its own target attribute, so this file needs no
+ * compiler flags of its own and the rest of the program none of AVX-512.
  */
 #include "config.h"
 

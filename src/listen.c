@@ -79,18 +79,18 @@ static int unix_clear(const char *path, const struct sockaddr_un *sa,
 
 /* Owner and mode are set on the file without following a link, so a
  * symlink swapped in after bind() cannot redirect them. */
-static int unix_set_perms(struct listener *l, const struct listen_spec *cfg,
+static int unix_set_perms(struct listener *l, const struct listen_spec *ls,
 			  char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (cfg->unix_gid != (gid_t)-1 &&
-	    fchownat(AT_FDCWD, l->path, (uid_t)-1, cfg->unix_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (ls->unix_gid != (gid_t)-1 &&
+	    fchownat(AT_FDCWD, l->path, (uid_t)-1, ls->unix_gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		listen_set_err(err, errlen, "cannot give %s group %u: %s", l->path,
-			(unsigned)cfg->unix_gid, strerror(errno));
+			(unsigned)ls->unix_gid, strerror(errno));
 		return -1;
 	}
-	if (fchmodat(AT_FDCWD, l->path, cfg->unix_mode, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fchmodat(AT_FDCWD, l->path, ls->unix_mode, AT_SYMLINK_NOFOLLOW) < 0) {
 		listen_set_err(err, errlen, "cannot set the mode of %s: %s", l->path,
 			strerror(errno));
 		return -1;
@@ -104,7 +104,7 @@ static int unix_set_perms(struct listener *l, const struct listen_spec *cfg,
 }
 
 static int unix_open(struct listener *l, const char *path,
-		     const struct listen_spec *cfg, char *err, size_t errlen)
+		     const struct listen_spec *ls, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -144,7 +144,7 @@ static int unix_open(struct listener *l, const char *path,
 		l->dev = st.st_dev;
 		l->ino = st.st_ino;
 	}
-	return unix_set_perms(l, cfg, err, errlen);
+	return unix_set_perms(l, ls, err, errlen);
 }
 
 /* "[HOST:]PORT", HOST may be "[v6-address]"; HOST defaults to loopback.
@@ -258,11 +258,10 @@ static int inherited_open(struct listener *l, int fd)
 	return 0;
 }
 
-int listener_open(struct listener *l, const struct listen_spec *lc,
+int listener_open(struct listener *l, const struct listen_spec *ls,
 		  char *err, size_t errlen)
 {
-	const struct listen_spec *cfg = lc;
-	const char *spec = lc->spec;
+	const char *spec = ls->spec;
 	int rc;
 
 	l->fd = -1;
@@ -271,10 +270,10 @@ int listener_open(struct listener *l, const struct listen_spec *lc,
 		listen_set_err(err, errlen, "out of memory");
 		return -1;
 	}
-	if (lc->inherited)
-		return inherited_open(l, lc->fd);
+	if (ls->inherited)
+		return inherited_open(l, ls->fd);
 	if (spec && strncmp(spec, "unix:", 5) == 0)
-		rc = unix_open(l, spec + 5, cfg, err, errlen);
+		rc = unix_open(l, spec + 5, ls, err, errlen);
 	else if (spec && strncmp(spec, "tcp:", 4) == 0)
 		rc = tcp_open(l, spec + 4, err, errlen);
 	else {
