@@ -721,11 +721,9 @@ static void split_never_matters(void **state)
 
 static struct ais31_ctl *ctl_for(const char *spec, bool continuous)
 {
-	struct testspec s;
-	char err[128];
+	struct testspec s = test_spec(spec);
 	struct ais31_ctl *ctl;
 
-	assert_int_equal(testspec_parse(spec, &s, err, sizeof(err)), 0);
 	ctl = ais31_ctl_new(continuous ? &s.continuous : &s.startup, continuous);
 	assert_non_null(ctl);
 	return ctl;

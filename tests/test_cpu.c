@@ -69,18 +69,9 @@ static char *fake_tree(const struct fake_index *idx, size_t n, char *cache,
 	return root;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void drop_tree(char *root)
 {
-	assert_int_equal(nftw(root, remove_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(test_remove_tree(root), 0);
 	free(root);
 }
 

@@ -171,55 +171,6 @@ static void srv_free(struct srv *v)
 
 /* ---------------------------------------------------------------- clients */
 
-static void set_timeout(int fd, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-static int client_unix(const char *spec)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", spec + 5);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	set_timeout(fd, 3000);
-	return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* Read exactly n bytes in pieces of at most piece bytes. */
-static void recv_all(int fd, void *buf, size_t n, size_t piece)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = recv(fd, p, n < piece ? n : piece, 0);
-
-		if (r <= 0)
-			fail_msg("recv: %s with %zu bytes to go", r ? strerror(errno) : "EOF", n);
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
-/* The server closed the connection: EOF (or a reset) and no data. */
-static bool closed_by_server(int fd)
-{
-	uint8_t b;
-	ssize_t r = recv(fd, &b, 1, 0);
-
-	return r == 0 || (r < 0 && errno == ECONNRESET);
-}
-
 static void expect_stream(const uint8_t *got, uint64_t from, size_t n)
 {
 	size_t i;
@@ -281,20 +232,20 @@ static void test_level(void **state)
 {
 	struct srv *v = srv_start(0, 0, 0, 1024);
 	uint8_t z = 0, rep[4];
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
-	send_all(fd, &z, 1);
-	recv_all(fd, rep, 4, 4);
+	egd_send_all(fd, &z, 1);
+	egd_recv_all(fd, rep, 4, 4);
 	assert_int_equal(be32(rep), 1024 * 8);  /* unlimited: one queue's worth */
 	close(fd);
 	srv_stop(v, NULL);
 	srv_free(v);
 
 	v = srv_start(1000, 300, 0, 1024);       /* limited: what the bucket holds */
-	fd = client_unix(v->path);
-	send_all(fd, &z, 1);
-	recv_all(fd, rep, 4, 4);
+	fd = egd_client_unix(v->path);
+	egd_send_all(fd, &z, 1);
+	egd_recv_all(fd, rep, 4, 4);
 	assert_int_equal(be32(rep), 300 * 8);
 	close(fd);
 	srv_stop(v, NULL);
@@ -305,22 +256,22 @@ static void test_read_nonblocking(void **state)
 {
 	struct srv *v = srv_start(10, 100, 0, 0);
 	uint8_t req[] = { 1, 60, 1, 255, 1, 255 }, rep[256];
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
-	send_all(fd, req, 2);
-	recv_all(fd, rep, 61, 61);
+	egd_send_all(fd, req, 2);
+	egd_recv_all(fd, rep, 61, 61);
 	assert_int_equal(rep[0], 60);
 	expect_stream(rep + 1, 0, 60);
 	/* 40 bytes left in the bucket: k is what is there, not what is asked. */
-	send_all(fd, req + 2, 2);
-	recv_all(fd, rep, 1, 1);
+	egd_send_all(fd, req + 2, 2);
+	egd_recv_all(fd, rep, 1, 1);
 	assert_in_range(rep[0], 40, 41);
-	recv_all(fd, rep + 1, rep[0], 256);
+	egd_recv_all(fd, rep + 1, rep[0], 256);
 	expect_stream(rep + 1, 60, rep[0]);
 	/* An empty bucket: k = 0 at once, no waiting. */
-	send_all(fd, req + 4, 2);
-	recv_all(fd, rep, 1, 1);
+	egd_send_all(fd, req + 4, 2);
+	egd_recv_all(fd, rep, 1, 1);
 	assert_in_range(rep[0], 0, 1);
 	close(fd);
 	srv_stop(v, NULL);
@@ -333,11 +284,11 @@ static void test_read_blocking_fifo(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	uint8_t req[] = { 2, 10, 0, 2, 20, 2, 0, 2, 255 }, rep[4 + 10 + 20 + 255];
 	struct egd_listener_stats st;
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
-	send_all(fd, req, sizeof(req));
-	recv_all(fd, rep, sizeof(rep), sizeof(rep));
+	egd_send_all(fd, req, sizeof(req));
+	egd_recv_all(fd, rep, sizeof(rep), sizeof(rep));
 	expect_stream(rep, 0, 10);
 	assert_int_equal(be32(rep + 10), 4096 * 8);
 	expect_stream(rep + 14, 10, 20 + 255);
@@ -354,7 +305,7 @@ static void test_write_discarded(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	uint8_t req[4 + 255 + 2], rep[8];
 	struct egd_listener_stats st;
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
 	req[0] = 3;
@@ -364,8 +315,8 @@ static void test_write_discarded(void **state)
 	memset(req + 4, 0x5a, 255);
 	req[259] = 2;
 	req[260] = 8;
-	send_all(fd, req, sizeof(req));
-	recv_all(fd, rep, 8, 8);
+	egd_send_all(fd, req, sizeof(req));
+	egd_recv_all(fd, rep, 8, 8);
 	expect_stream(rep, 0, 8);   /* no reply to 0x03, and the stream is unchanged */
 	close(fd);
 	srv_stop(v, &st);
@@ -380,13 +331,13 @@ static void test_pid(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	uint8_t four = 4, len;
 	char text[32], want[32];
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
-	send_all(fd, &four, 1);
-	recv_all(fd, &len, 1, 1);
+	egd_send_all(fd, &four, 1);
+	egd_recv_all(fd, &len, 1, 1);
 	assert_in_range(len, 1, 20);
-	recv_all(fd, text, len, len);
+	egd_recv_all(fd, text, len, len);
 	text[len] = '\0';
 	snprintf(want, sizeof(want), "%ld", (long)getpid());
 	assert_string_equal(text, want);
@@ -404,15 +355,15 @@ static void test_partial(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	uint8_t rep[255 + 6 + 4];
 	struct egd_listener_stats st;
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(req); i++) {
-		send_all(fd, req + i, 1);
+		egd_send_all(fd, req + i, 1);
 		nanosleep(&pause, NULL);
 	}
-	recv_all(fd, rep, sizeof(rep), 3);
+	egd_recv_all(fd, rep, sizeof(rep), 3);
 	expect_stream(rep, 0, 255);
 	assert_int_equal(rep[255], 5);
 	expect_stream(rep + 256, 255, 5);
@@ -452,11 +403,11 @@ static void test_many_clients(void **state)
 		req[2 * j + 1] = MANY_LEN;
 	}
 	for (i = 0; i < MANY; i++)
-		fds[i] = client_unix(v->path);
+		fds[i] = egd_client_unix(v->path);
 	for (i = 0; i < MANY; i++)
-		send_all(fds[i], req, sizeof(req));
+		egd_send_all(fds[i], req, sizeof(req));
 	for (i = 0; i < MANY; i++)
-		recv_all(fds[i], rep[i], sizeof(rep[i]), 100);
+		egd_recv_all(fds[i], rep[i], sizeof(rep[i]), 100);
 	for (i = 0; i < MANY; i++)
 		close(fds[i]);
 	srv_stop(v, &st);
@@ -485,7 +436,7 @@ static void test_never_reads(void **state)
 	struct srv *v = srv_start(0, 0, 0, QUEUE);
 	uint8_t req[4096], rep[64];
 	struct egd_listener_stats st;
-	int hog = client_unix(v->path), good, i;
+	int hog = egd_client_unix(v->path), good, i;
 	size_t sent = 0;
 
 	(void)state;
@@ -502,9 +453,9 @@ static void test_never_reads(void **state)
 		sent += (size_t)w;
 	}
 	assert_true(sent >= 16384);
-	good = client_unix(v->path);
-	send_all(good, "\x02\x40", 2);
-	recv_all(good, rep, 64, 64);
+	good = egd_client_unix(v->path);
+	egd_send_all(good, "\x02\x40", 2);
+	egd_recv_all(good, rep, 64, 64);
 	close(good);
 	srv_stop(v, &st);
 	assert_true(st.queue_peak <= QUEUE);
@@ -551,7 +502,7 @@ static void ask_a_lot(int fd)
 		req[2 * i] = 2;
 		req[2 * i + 1] = 255;
 	}
-	send_all(fd, req, sizeof(req));
+	egd_send_all(fd, req, sizeof(req));
 }
 
 /* The kernel's default send buffer for a UNIX stream socket: what the
@@ -572,8 +523,8 @@ static uint64_t good_request(int fd, uint8_t *rep)
 {
 	uint64_t t0 = monotonic_ns();
 
-	send_all(fd, "\x02\x40", 2);
-	recv_all(fd, rep, 64, 64);
+	egd_send_all(fd, "\x02\x40", 2);
+	egd_recv_all(fd, rep, 64, 64);
 	return monotonic_ns() - t0;
 }
 
@@ -598,10 +549,10 @@ static void test_slow_readers(void **state)
 	(void)state;
 	assert_non_null(waits);
 	for (i = 0; i < SLOW; i++) {
-		slow[i] = client_unix(v->path);
+		slow[i] = egd_client_unix(v->path);
 		ask_a_lot(slow[i]);
 	}
-	fd = client_unix(v->path);
+	fd = egd_client_unix(v->path);
 	t0 = next = monotonic_ns();
 	while (monotonic_ns() - t0 < (uint64_t)SLOW_RUN_MS * 1000000) {
 		uint64_t dt = good_request(fd, rep);
@@ -612,7 +563,7 @@ static void test_slow_readers(void **state)
 			continue;
 		next += (uint64_t)SLOW_PAUSE_MS * 1000000;
 		for (i = 0; i < SLOW; i++, got[i - 1]++)
-			recv_all(slow[i], first[i] + got[i], 1, 1);
+			egd_recv_all(slow[i], first[i] + got[i], 1, 1);
 	}
 	qsort(waits, good, sizeof(*waits), cmp_u64);
 	median = waits[good / 2];
@@ -665,7 +616,7 @@ static void test_queue_wiped(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	unsigned long dirty = spy_dirty_frees();
 	uint8_t rep[255], rep2[16], *p;
-	int fd = client_unix(v->path), hog = client_unix(v->path);
+	int fd = egd_client_unix(v->path), hog = egd_client_unix(v->path);
 	struct egd_listener_stats st;
 	unsigned i, queues = 0, full = 0, tries;
 	uint64_t served;
@@ -673,10 +624,10 @@ static void test_queue_wiped(void **state)
 
 	(void)state;
 	ask_a_lot(hog);
-	send_all(fd, "\x02\xff", 2);
-	recv_all(fd, rep, sizeof(rep), sizeof(rep));
-	send_all(fd, "\x02\x10", 2);
-	recv_all(fd, rep2, sizeof(rep2), sizeof(rep2));
+	egd_send_all(fd, "\x02\xff", 2);
+	egd_recv_all(fd, rep, sizeof(rep), sizeof(rep));
+	egd_send_all(fd, "\x02\x10", 2);
+	egd_recv_all(fd, rep2, sizeof(rep2), sizeof(rep2));
 	/* Wait (up to 10 s) for the hog's socket buffer to fill, and so its
 	 * queue: the bytes served stop growing from one look to the next. */
 	for (tries = 0, served = 0;; tries++) {
@@ -720,12 +671,12 @@ static void test_slow_readers_hold_slots(void **state)
 
 	(void)state;
 	for (i = 0; i < MAX; i++) {
-		slow[i] = client_unix(v->path);
+		slow[i] = egd_client_unix(v->path);
 		ask_a_lot(slow[i]);
-		recv_all(slow[i], rep, 1, 1);   /* accepted and served */
+		egd_recv_all(slow[i], rep, 1, 1);   /* accepted and served */
 	}
-	fd = client_unix(v->path);
-	assert_true(closed_by_server(fd));
+	fd = egd_client_unix(v->path);
+	assert_true(egd_closed_by_server(fd));
 	close(fd);
 	srv_stop(v, &st);
 	assert_int_equal(st.clients_refused, 1);
@@ -734,7 +685,7 @@ static void test_slow_readers_hold_slots(void **state)
 	srv_resume(v);
 	/* The server sees this hang-up no later than the next connection. */
 	close(slow[0]);
-	fd = client_unix(v->path);
+	fd = egd_client_unix(v->path);
 	assert_true(good_request(fd, rep) < (uint64_t)PROMPT_WORST_MS * 1000000);
 	close(fd);
 	for (i = 1; i < MAX; i++)
@@ -754,24 +705,24 @@ static void test_garbage_and_truncated(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	struct egd_listener_stats st;
 	uint8_t rep[16];
-	int good = client_unix(v->path), fd;
+	int good = egd_client_unix(v->path), fd;
 	size_t i;
 
 	(void)state;
-	send_all(good, "\x02\x08", 2);
-	recv_all(good, rep, 8, 8);
+	egd_send_all(good, "\x02\x08", 2);
+	egd_recv_all(good, rep, 8, 8);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fd = client_unix(v->path);
-		send_all(fd, bad[i], badlen[i]);
+		fd = egd_client_unix(v->path);
+		egd_send_all(fd, bad[i], badlen[i]);
 		shutdown(fd, SHUT_WR);  /* the end of the stream */
 		if (i == 5)             /* a good request first, then a truncated one */
-			recv_all(fd, rep, 8, 8);
-		assert_true(closed_by_server(fd));
+			egd_recv_all(fd, rep, 8, 8);
+		assert_true(egd_closed_by_server(fd));
 		close(fd);
 	}
 	/* The first client is still served. */
-	send_all(good, "\x02\x08", 2);
-	recv_all(good, rep, 8, 8);
+	egd_send_all(good, "\x02\x08", 2);
+	egd_recv_all(good, rep, 8, 8);
 	close(good);
 	srv_stop(v, &st);
 	assert_int_equal(st.protocol_errors, sizeof(bad) / sizeof(bad[0]));
@@ -785,14 +736,14 @@ static void test_half_close(void **state)
 	struct srv *v = srv_start(0, 0, 0, 0);
 	struct egd_listener_stats st;
 	uint8_t rep[32];
-	int fd = client_unix(v->path);
+	int fd = egd_client_unix(v->path);
 
 	(void)state;
-	send_all(fd, "\x02\x20", 2);
+	egd_send_all(fd, "\x02\x20", 2);
 	shutdown(fd, SHUT_WR);
-	recv_all(fd, rep, 32, 32);
+	egd_recv_all(fd, rep, 32, 32);
 	expect_stream(rep, 0, 32);
-	assert_true(closed_by_server(fd));
+	assert_true(egd_closed_by_server(fd));
 	close(fd);
 	srv_stop(v, &st);
 	assert_int_equal(st.protocol_errors, 0);
@@ -809,14 +760,14 @@ static void test_hangup_while_owed(void **state)
 	struct srv *v = srv_start(1, 1, 1, 0);
 	struct egd_listener_stats st;
 	uint8_t rep[2];
-	int fd = client_unix(v->path), i;
+	int fd = egd_client_unix(v->path), i;
 
 	(void)state;
-	send_all(fd, "\x02\xff", 2);
-	recv_all(fd, rep, 1, 1);        /* the burst; 254 bytes still owed */
+	egd_send_all(fd, "\x02\xff", 2);
+	egd_recv_all(fd, rep, 1, 1);        /* the burst; 254 bytes still owed */
 	close(fd);
 	for (i = 0; i < 300; i++) {
-		fd = client_unix(v->path);
+		fd = egd_client_unix(v->path);
 		send(fd, "\x01\x01", 2, MSG_NOSIGNAL);
 		if (recv(fd, rep, 2, MSG_WAITALL) == 2)
 			break;
@@ -846,11 +797,11 @@ static void test_source_failure(void **state)
 	snprintf(v->path, sizeof(v->path), "unix:%s/sock", test_dir);
 	v->src.fail_at = 20;
 	assert_int_equal(srv_open(v, &cfg), 0);
-	fd = client_unix(v->path);
-	send_all(fd, "\x02\x10\x02\x10", 4);
-	recv_all(fd, rep, 16, 16);
+	fd = egd_client_unix(v->path);
+	egd_send_all(fd, "\x02\x10\x02\x10", 4);
+	egd_recv_all(fd, rep, 16, 16);
 	expect_stream(rep, 0, 16);
-	assert_true(closed_by_server(fd));      /* a dead source closes, never fakes */
+	assert_true(egd_closed_by_server(fd));      /* a dead source closes, never fakes */
 	close(fd);
 	srv_stop(v, NULL);
 	srv_free(v);
@@ -873,7 +824,7 @@ static void test_rate_limit(void **state)
 	uint8_t req[2 * OUTSTANDING], rep[255];
 	uint64_t got = 0, t0, t;
 	double expect;
-	int fd = client_unix(v->path), i;
+	int fd = egd_client_unix(v->path), i;
 
 	(void)state;
 	for (i = 0; i < OUTSTANDING; i++) {
@@ -881,12 +832,12 @@ static void test_rate_limit(void **state)
 		req[2 * i + 1] = 255;
 	}
 	t0 = monotonic_ns();
-	send_all(fd, req, sizeof(req));
+	egd_send_all(fd, req, sizeof(req));
 	/* Keep OUTSTANDING requests queued; one more each time one is done. */
 	do {
-		recv_all(fd, rep, 255, 255);
+		egd_recv_all(fd, rep, 255, 255);
 		got += 255;
-		send_all(fd, req, 2);
+		egd_send_all(fd, req, 2);
 		t = monotonic_ns();
 	} while (t - t0 < 1500000000u);
 	expect = BURST + (double)RATE * (double)(t - t0) / 1e9;
@@ -911,18 +862,18 @@ static void test_max_clients(void **state)
 
 	(void)state;
 	for (i = 0; i < MAX; i++) {
-		fds[i] = client_unix(v->path);
-		send_all(fds[i], "\x02\x08", 2);
-		recv_all(fds[i], rep, 8, 8);
+		fds[i] = egd_client_unix(v->path);
+		egd_send_all(fds[i], "\x02\x08", 2);
+		egd_recv_all(fds[i], rep, 8, 8);
 	}
-	extra = client_unix(v->path);
+	extra = egd_client_unix(v->path);
 	send(extra, "\x02\x08", 2, MSG_NOSIGNAL);
-	assert_true(closed_by_server(extra));
+	assert_true(egd_closed_by_server(extra));
 	close(extra);
 	/* A freed slot is usable again. */
 	close(fds[0]);
 	for (i = 0; i < 100; i++) {
-		fds[0] = client_unix(v->path);
+		fds[0] = egd_client_unix(v->path);
 		send(fds[0], "\x02\x08", 2, MSG_NOSIGNAL);
 		if (recv(fds[0], rep, 8, MSG_WAITALL) == 8)
 			break;
@@ -972,8 +923,8 @@ static int fd_limit_child(const char *spec, const char *logpath)
 		return 13;
 	if (egd_max_pollfds(s) != 64 - 16)    /* the listener, 47 clients */
 		return 14;
-	c1 = client_unix(spec);
-	c2 = client_unix(spec);
+	c1 = egd_client_unix(spec);
+	c2 = egd_client_unix(spec);
 	while (dup(c1) >= 0)
 		;                               /* no descriptor left */
 	for (i = 0; i < 11; i++) {
@@ -1069,7 +1020,7 @@ static void test_socket_file(void **state)
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0660);
 	assert_int_equal(st.st_gid, gid);
-	close(client_unix(spec));                  /* it is ours now */
+	close(egd_client_unix(spec));                  /* it is ours now */
 	egd_server_free(s);
 	assert_int_equal(lstat(path, &st), -1);    /* removed on free */
 	assert_int_equal(errno, ENOENT);
@@ -1163,9 +1114,9 @@ static void test_stall_and_idle(void **state)
 	(void)state;
 	snprintf(spec, sizeof(spec), "unix:%s/stall", test_dir);
 	assert_int_equal(egd_server_new(&s, &cfg, source_read, &src, err, sizeof(err)), 0);
-	idle = client_unix(spec);
-	half = client_unix(spec);
-	send_all(half, "\x02", 1);
+	idle = egd_client_unix(spec);
+	half = egd_client_unix(spec);
+	egd_send_all(half, "\x02", 1);
 	turn(s, t0);                            /* accepts both */
 	turn(s, t0 + 1);                        /* reads the half request */
 	to = turn(s, t0 + 2);
@@ -1173,13 +1124,13 @@ static void test_stall_and_idle(void **state)
 	turn(s, t0 + stall);                    /* 1 ns short */
 	assert_true(still_open(half));
 	turn(s, t0 + 1 + stall);
-	assert_true(closed_by_server(half));
+	assert_true(egd_closed_by_server(half));
 	close(half);
 	turn(s, t0 + 3600ull * NS_PER_SEC);     /* an hour idle */
 	assert_true(still_open(idle));
-	send_all(idle, "\x02\x08", 2);
+	egd_send_all(idle, "\x02\x08", 2);
 	turn(s, t0 + 3601ull * NS_PER_SEC);
-	recv_all(idle, rep, 8, 8);
+	egd_recv_all(idle, rep, 8, 8);
 	expect_stream(rep, 0, 8);
 	close(idle);
 	assert_int_equal(egd_get_stats(s, 0, &st, NULL), 0);
@@ -1195,9 +1146,9 @@ static int connect_as(const char *spec, uid_t uid)
 	int fd;
 
 	if (getuid() != 0)
-		return client_unix(spec);
+		return egd_client_unix(spec);
 	assert_int_equal(syscall(SYS_setresuid, -1, uid, -1), 0);
-	fd = client_unix(spec);
+	fd = egd_client_unix(spec);
 	assert_int_equal(syscall(SYS_setresuid, -1, 0, -1), 0);
 	return fd;
 }
@@ -1224,17 +1175,17 @@ static void test_per_uid(void **state)
 	assert_int_equal(srv_open(v, &cfg), 0);
 	for (i = 0; i < PER_UID; i++) {
 		fds[i] = connect_as(v->path, uid);
-		send_all(fds[i], "\x02\x04", 2);
-		recv_all(fds[i], rep, 4, 4);
+		egd_send_all(fds[i], "\x02\x04", 2);
+		egd_recv_all(fds[i], rep, 4, 4);
 	}
 	fds[PER_UID] = connect_as(v->path, uid);
 	send(fds[PER_UID], "\x02\x04", 2, MSG_NOSIGNAL);
-	assert_true(closed_by_server(fds[PER_UID]));
+	assert_true(egd_closed_by_server(fds[PER_UID]));
 	close(fds[PER_UID]);
 	for (i = 0; getuid() == 0 && i < 3; i++) {      /* root: not limited */
-		root[i] = client_unix(v->path);
-		send_all(root[i], "\x02\x04", 2);
-		recv_all(root[i], rep, 4, 4);
+		root[i] = egd_client_unix(v->path);
+		egd_send_all(root[i], "\x02\x04", 2);
+		egd_recv_all(root[i], rep, 4, 4);
 	}
 	for (i = 0; i < PER_UID; i++)
 		close(fds[i]);
@@ -1285,11 +1236,11 @@ static void test_tcp(void **state)
 		assert_int_equal(egd_get_stats(v->s, k, NULL, &port), 0);
 		assert_true(port > 0);
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		set_timeout(fd, 3000);
+		egd_set_timeout(fd, 3000);
 		sa.sin_port = htons((uint16_t)port);
 		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		send_all(fd, "\x02\x10", 2);
-		recv_all(fd, rep, 16, 5);
+		egd_send_all(fd, "\x02\x10", 2);
+		egd_recv_all(fd, rep, 16, 5);
 		expect_stream(rep, 16 * k, 16);
 		close(fd);
 	}

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "testspec.h"
+#include "testutil.h"
 #include "timer.h"
 
 enum { SEC = NS_PER_SEC };
@@ -80,10 +81,8 @@ static int feed(struct kernel *k, const struct kernel_info *info, struct generat
  * end of the scenario, and keep what happened. */
 static void run(struct scenario *sc)
 {
-	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = 16 * 1024,
-				 .threads = 1, .output = GEN_SEEDS };
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	struct testspec spec;
-	char err[128];
 	struct generator *g;
 	struct kernel k;
 	struct kernel_info info;
@@ -91,8 +90,9 @@ static void run(struct scenario *sc)
 
 	stop = usr1 = 0;
 	stop = sc->stop_at_start;
+	gc.output = GEN_SEEDS;
 	if (sc->spec) {
-		assert_int_equal(testspec_parse(sc->spec, &spec, err, sizeof(err)), 0);
+		spec = test_spec(sc->spec);
 		gc.spec = &spec;
 	}
 	assert_int_equal(gen_new(&g, &gc), 0);

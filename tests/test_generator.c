@@ -27,22 +27,6 @@
 #include "testspec.h"
 #include "timer.h"
 
-static struct gen_config config(unsigned threads, size_t buffer_words)
-{
-	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = buffer_words,
-				 .threads = threads, .spec = NULL };
-	return gc;
-}
-
-static struct testspec spec_of(const char *text)
-{
-	struct testspec spec;
-	char err[128];
-
-	assert_int_equal(testspec_parse(text, &spec, err, sizeof(err)), 0);
-	return spec;
-}
-
 /* Read total bytes in uneven pieces; returns the first error or 0. */
 static int read_pieces(struct generator *g, uint8_t *buf, size_t total)
 {
@@ -63,7 +47,7 @@ static int read_pieces(struct generator *g, uint8_t *buf, size_t total)
 static void test_read_counts(void **state)
 {
 	enum { TOTAL = 3 << 20 };
-	struct gen_config gc = config(1, 16 * 1024);
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	uint8_t *buf = malloc(TOTAL);
 	struct generator *g;
 	struct gen_stats st;
@@ -83,7 +67,7 @@ static void test_read_counts(void **state)
 static void test_two_generators_differ(void **state)
 {
 	enum { N = 4096 };
-	struct gen_config gc = config(1, 1024);
+	struct gen_config gc = test_gen_config(1, 1024);
 	uint8_t a[N], b[N];
 	struct generator *g1, *g2;
 
@@ -100,7 +84,7 @@ static void test_two_generators_differ(void **state)
 static void test_threads(void **state)
 {
 	enum { TOTAL = 8 << 20 };
-	struct gen_config gc = config(2, 64 * 1024);
+	struct gen_config gc = test_gen_config(2, 64 * 1024);
 	uint8_t *buf = malloc(TOTAL);
 	struct generator *g;
 	struct gen_stats st;
@@ -137,7 +121,7 @@ static unsigned count_threads(void)
  * the reads then start none. */
 static void test_start_lanes_before_read(void **state)
 {
-	struct gen_config gc = config(3, 16 * 1024);
+	struct gen_config gc = test_gen_config(3, 16 * 1024);
 	struct generator *g;
 	uint8_t buf[4096];
 	unsigned before;
@@ -158,7 +142,7 @@ static void test_start_lanes_before_read(void **state)
  * what is buffered, so the next read is made from new fills. */
 static void test_seeds_and_discard(void **state)
 {
-	struct gen_config gc = config(1, 256 * 1024);
+	struct gen_config gc = test_gen_config(1, 256 * 1024);
 	uint8_t a[32], b[32];
 	struct generator *g;
 	struct gen_stats s1, s2;
@@ -201,8 +185,8 @@ static void test_seeds_and_discard(void **state)
  * on the walk: no continuous procedure, and no seed waits for one. */
 static void test_prefill(void **state)
 {
-	struct testspec spec = spec_of("ta8bcb");
-	struct gen_config gc = config(1, 16 * 1024);
+	struct testspec spec = test_spec("ta8bcb");
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	uint8_t buf[2048];
 	struct generator *g;
 	struct gen_stats s0, s1, s2;
@@ -229,7 +213,7 @@ static void test_prefill(void **state)
  * room given back may be rewritten at once.) */
 static void test_peek_consume(void **state)
 {
-	struct gen_config gc = config(1, 16 * 1024);
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	static const uint8_t zero[4096];
 	const uint8_t *p;
 	struct generator *g;
@@ -262,7 +246,7 @@ static void test_peek_consume(void **state)
 static void test_read_wipes(void **state)
 {
 	enum { FILL = 16 * 1024 * 4 };
-	struct gen_config gc = config(1, FILL / 4);
+	struct gen_config gc = test_gen_config(1, FILL / 4);
 	static uint8_t out[FILL];
 	unsigned long dirty = spy_dirty_frees();
 	struct generator *g;
@@ -329,7 +313,7 @@ static void *read_lane(void *arg)
  * counted once. */
 static void test_lanes_by_reader(void **state)
 {
-	struct gen_config gc = config(2, 16 * 1024);
+	struct gen_config gc = test_gen_config(2, 16 * 1024);
 	struct lane_reader r[2];
 	struct generator *g;
 	struct gen_stats st;
@@ -359,8 +343,8 @@ static void test_lanes_by_reader(void **state)
  * next buffer); then freed while nobody reads. */
 static void test_lanes_by_reader_threads(void **state)
 {
-	struct testspec spec = spec_of("tbcb");
-	struct gen_config gc = config(2, 64 * 1024);
+	struct testspec spec = test_spec("tbcb");
+	struct gen_config gc = test_gen_config(2, 64 * 1024);
 	struct lane_reader r[2];
 	pthread_t t[2];
 	struct generator *g;
@@ -430,7 +414,7 @@ static bool memlock_allows(unsigned long kb)
  * runs on: e2e-mlock.sh). */
 static void test_buffers_locked(void **state)
 {
-	struct gen_config gc = config(1, 64 * 1024);
+	struct gen_config gc = test_gen_config(1, 64 * 1024);
 	unsigned long before = (unsigned long)locked_kib();
 	struct generator *g;
 	uint8_t buf[64];
@@ -448,7 +432,7 @@ static void test_buffers_locked(void **state)
 	gen_free(g);
 	assert_int_equal((unsigned long)locked_kib(), before);
 
-	gc = config(2, 64 * 1024);
+	gc = test_gen_config(2, 64 * 1024);
 	assert_int_equal(gen_new(&g, &gc), 0);
 	assert_true((unsigned long)locked_kib() >= before + 2 * (256 + 64));
 	assert_true((unsigned long)locked_kib() < before + 2 * (256 + 256 + 64));
@@ -460,7 +444,7 @@ static void test_buffers_locked(void **state)
 
 static void test_bad_buffer(void **state)
 {
-	struct gen_config gc = config(1, 7);   /* less than one sample */
+	struct gen_config gc = test_gen_config(1, 7);   /* less than one sample */
 	struct generator *g;
 
 	(void)state;
@@ -473,8 +457,8 @@ static void test_bad_buffer(void **state)
 static void test_online_tests_run(void **state)
 {
 	enum { TOTAL = 6 << 20 };
-	struct testspec spec = spec_of("ta8bcb");
-	struct gen_config gc = config(1, 64 * 1024);
+	struct testspec spec = test_spec("ta8bcb");
+	struct gen_config gc = test_gen_config(1, 64 * 1024);
 	uint8_t *buf = malloc(TOTAL);
 	struct generator *g;
 	struct gen_stats st;
@@ -503,8 +487,8 @@ static void test_online_tests_run(void **state)
 static void test_online_tests_threads(void **state)
 {
 	enum { TOTAL = 4 << 20 };
-	struct testspec spec = spec_of("tbcb");
-	struct gen_config gc = config(2, 64 * 1024);
+	struct testspec spec = test_spec("tbcb");
+	struct gen_config gc = test_gen_config(2, 64 * 1024);
 	uint8_t *buf = malloc(TOTAL);
 	struct generator *g;
 	struct gen_stats st;
@@ -525,8 +509,8 @@ static void test_online_tests_threads(void **state)
  * tests must. */
 static void test_startup_online_catches_bad_walk(void **state)
 {
-	struct testspec spec = spec_of("ta8b");
-	struct gen_config gc = config(1, 64 * 1024);
+	struct testspec spec = test_spec("ta8b");
+	struct gen_config gc = test_gen_config(1, 64 * 1024);
 	struct generator *g;
 
 	(void)state;
@@ -547,9 +531,9 @@ static void test_startup_online_catches_bad_walk(void **state)
 static void test_continuous_failure_stops(void **state)
 {
 	enum { BIAS_AT = 6000000 };        /* walk bytes: the mock spoils from here */
-	struct testspec spec = spec_of("ta8bcb");
+	struct testspec spec = test_spec("ta8bcb");
 	/* Fills of 16 Ki words (64 KiB): see the bound below. */
-	struct gen_config gc = config(1, 16 * 1024);
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	static uint8_t buf[1 << 16];
 	struct generator *g;
 	struct gen_stats st;
@@ -599,8 +583,8 @@ static void test_continuous_failure_stops(void **state)
  * the run lengths, so try several places; at least one must retry. */
 static void test_continuous_retry_discards(void **state)
 {
-	struct testspec spec = spec_of("ta8bcb");
-	struct gen_config gc = config(1, 16 * 1024);
+	struct testspec spec = test_spec("ta8bcb");
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	static uint8_t buf[1 << 20];
 	char mock[64];
 	unsigned k, retried = 0;
@@ -636,7 +620,7 @@ static void test_continuous_retry_discards(void **state)
 static void test_startup_catches_dead_timers(void **state)
 {
 	static const char *dead[] = { "const:12345", "step:97", "step:1", "two:40,60" };
-	struct gen_config gc = config(1, 1024);
+	struct gen_config gc = test_gen_config(1, 1024);
 	struct generator *g;
 	size_t i;
 
@@ -656,7 +640,7 @@ static void test_startup_catches_dead_timers(void **state)
  * failure is permanent. */
 static void check_timer_fails_later(const char *mock)
 {
-	struct gen_config gc = config(1, 1024);
+	struct gen_config gc = test_gen_config(1, 1024);
 	uint8_t buf[4096];
 	struct generator *g;
 	struct gen_stats st;

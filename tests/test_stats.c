@@ -40,6 +40,7 @@
 #include "generator.h"
 #include "log.h"
 #include "noise.h"
+#include "testutil.h"
 #include "timer.h"
 
 /* ------------------------------------------------------------ the noise */
@@ -185,8 +186,7 @@ static unsigned failures(const uint8_t *p, size_t n)
 
 static void test_smoke_conditioned_output(void **state)
 {
-	struct gen_config gc = { .data_kb = 32, .inst_kb = 32, .buffer_words = 128 * 1024,
-				 .threads = 1, .spec = NULL };
+	struct gen_config gc = test_gen_config(1, 128 * 1024);
 	uint8_t *buf = malloc(N);
 	struct generator *g;
 

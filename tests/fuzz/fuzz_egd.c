@@ -1,4 +1,4 @@
-/* egd_fuzz.c - fuzz target for the EGD request parser, egd_parse().
+/* fuzz_egd.c - fuzz target for the EGD request parser, egd_parse().
  *
  * LLVMFuzzerTestOneInput() checks, for any input:
  *  - parsing the whole input at once never reads past it, every request's
@@ -16,8 +16,8 @@
  *
  * libFuzzer build, from a configured build directory:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHRNG_LIBFUZZER \
- *     -I. -I$srcdir/src $srcdir/tests/fuzz/egd_fuzz.c $srcdir/src/egd.c \
- *     $srcdir/src/log.c $srcdir/src/util.c -o egd-fuzz
+ *     -I. -I$srcdir/src $srcdir/tests/fuzz/fuzz_egd.c $srcdir/src/egd_proto.c \
+ *     -o egd-fuzz
  *   ./egd-fuzz -max_total_time=60 CORPUS-COPY $srcdir/tests/fuzz/corpus-egd
  */
 #include "config.h"
