@@ -57,6 +57,7 @@
 #include "health.h"
 #include "log.h"
 #include "noise.h"
+#include "ring.h"
 #include "timer.h"
 #include "util.h"
 
@@ -92,12 +93,8 @@ struct lane {
 	pthread_t collector;
 	bool has_collector;
 	pthread_cond_t fb_cond;    /* a buffer became full or free */
-	uint8_t *ring;             /* conditioned bytes, cap a power of two */
-	size_t cap;
-	size_t ring_size;          /* as allocated: cap may shrink (see below) */
-	uint64_t tail, release, head;   /* see the invariant above */
+	struct ring ring;          /* conditioned bytes; cap may shrink (see below) */
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
-	uint64_t head_max;         /* the highest head has been; only increases */
 	size_t fill_out;           /* ring bytes one fill adds at most */
 	size_t cap_by_reader;      /* cap enough when the reader produces */
 	uint64_t *pend;            /* GEN_SEEDS: samples awaiting a seed */
@@ -121,11 +118,6 @@ struct generator {
 	int error;                 /* 0, or -EIO once permanent; sticky */
 	struct gen_stats stats;    /* under lock */
 };
-
-static size_t ring_index(const struct lane *l, uint64_t pos)
-{
-	return (size_t)(pos & (l->cap - 1));
-}
 
 static void set_error(struct generator *g, int err)
 {
@@ -186,14 +178,12 @@ static int condition(struct lane *l, size_t off, size_t n)
 	const uint8_t *walk = (const uint8_t *)l->walk + off;
 
 	while (n > 0) {
-		size_t at = ring_index(l, l->head);
-		size_t k = n < GEN_CHUNK ? n : GEN_CHUNK;
+		size_t at = ring_index(&l->ring, l->ring.head);
+		size_t k = ring_span(&l->ring, l->ring.head, n < GEN_CHUNK ? n : GEN_CHUNK);
 		size_t s0 = off / SAMPLE_BYTES, s1;
 
-		if (k > l->cap - at)
-			k = l->cap - at;
 		s1 = (off + k + SAMPLE_BYTES - 1) / SAMPLE_BYTES;
-		if (cond_block(l->cond, l->deltas + s0, s1 - s0, walk, k, l->ring + at) < 0) {
+		if (cond_block(l->cond, l->deltas + s0, s1 - s0, walk, k, l->ring.buf + at) < 0) {
 			log_errx("conditioner failed (libgcrypt)");
 			return -EIO;
 		}
@@ -201,9 +191,7 @@ static int condition(struct lane *l, size_t off, size_t n)
 		off += k;
 		n -= k;
 		pthread_mutex_lock(&l->g->lock);
-		l->head += k;
-		if (l->head > l->head_max)
-			l->head_max = l->head;
+		ring_push(&l->ring, k);
 		pthread_mutex_unlock(&l->g->lock);
 	}
 	return 0;
@@ -223,14 +211,12 @@ static int make_seeds(struct lane *l, size_t off, size_t n)
 		l->pend[l->npend++] = l->deltas[i];
 		if (l->npend < per_seed)
 			continue;
-		if (cond_seed(l->cond, l->pend, l->npend, l->ring + ring_index(l, l->head)) < 0)
+		if (cond_seed(l->cond, l->pend, l->npend, l->ring.buf + ring_index(&l->ring, l->ring.head)) < 0)
 			return -EIO;
 		wipe(l->pend, l->npend * sizeof(*l->pend));
 		l->npend = 0;
 		pthread_mutex_lock(&l->g->lock);
-		l->head += COND_KEY_BYTES;
-		if (l->head > l->head_max)
-			l->head_max = l->head;
+		ring_push(&l->ring, COND_KEY_BYTES);
 		pthread_mutex_unlock(&l->g->lock);
 	}
 	return 0;
@@ -242,22 +228,9 @@ static void release_to_head(struct lane *l)
 
 	l->unreleased_walk = 0;
 	pthread_mutex_lock(&g->lock);
-	l->release = l->head;
+	l->ring.release = l->ring.head;
 	pthread_cond_broadcast(&g->ready);
 	pthread_mutex_unlock(&g->lock);
-}
-
-static void wipe_ring_range(struct lane *l, uint64_t from, uint64_t to)
-{
-	while (from < to) {
-		size_t at = ring_index(l, from);
-		size_t k = l->cap - at;
-
-		if (k > to - from)
-			k = (size_t)(to - from);
-		wipe(l->ring + at, k);
-		from += k;
-	}
 }
 
 /* A procedure failed or is re-run: drop what it covered, which is all of
@@ -268,8 +241,8 @@ static void drop_unreleased(struct lane *l, size_t skip)
 
 	pthread_mutex_lock(&g->lock);
 	g->stats.online_discarded += l->unreleased_walk + skip;
-	wipe_ring_range(l, l->release, l->head);
-	l->head = l->release;
+	ring_wipe(&l->ring, l->ring.release, l->ring.head);
+	l->ring.head = l->ring.release;
 	pthread_mutex_unlock(&g->lock);
 	l->unreleased_walk = 0;
 	if (l->pend) {
@@ -464,7 +437,7 @@ static void *lane_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&g->lock);
-		while (!g->stop && !g->error && l->head + fill - l->tail > l->cap)
+		while (!g->stop && !g->error && l->ring.head + fill - l->ring.tail > l->ring.cap)
 			pthread_cond_wait(&l->room, &g->lock);
 		bool quit = g->stop || g->error;
 		pthread_mutex_unlock(&g->lock);
@@ -502,7 +475,7 @@ static int lanes_threaded(struct generator *g)
 		return g->error;
 	g->mode = LANES_THREADED;
 	for (i = 0; i < g->nlanes; i++)
-		secret_lock(g->lanes[i].ring, g->lanes[i].cap);
+		secret_lock(g->lanes[i].ring.buf, g->lanes[i].ring.cap);
 	for (i = 0; i < g->nlanes; i++) {
 		int r = pthread_create(&g->lanes[i].thread, NULL, lane_thread, &g->lanes[i]);
 
@@ -539,9 +512,9 @@ static void lanes_by_reader(struct generator *g)
 		return;
 	g->mode = LANES_BY_READER;
 	for (i = 0; i < g->nlanes; i++) {
-		assert(g->lanes[i].head == 0);
-		g->lanes[i].cap = g->lanes[i].cap_by_reader;
-		secret_lock(g->lanes[i].ring, g->lanes[i].cap);
+		assert(g->lanes[i].ring.head == 0);
+		g->lanes[i].ring.cap = g->lanes[i].cap_by_reader;
+		secret_lock(g->lanes[i].ring.buf, g->lanes[i].ring.cap);
 	}
 }
 
@@ -550,24 +523,14 @@ static void lanes_by_reader(struct generator *g)
  * producer never writes [tail, release). */
 static size_t take(struct generator *g, struct lane *l, uint8_t *buf, size_t n)
 {
-	uint64_t from = l->tail;
-	size_t k = (size_t)(l->release - from), done = 0;
+	size_t k = (size_t)(l->ring.release - l->ring.tail);
 
 	if (k > n)
 		k = n;
 	pthread_mutex_unlock(&g->lock);
-	while (done < k) {
-		size_t at = ring_index(l, from + done);
-		size_t c = l->cap - at;
-
-		if (c > k - done)
-			c = k - done;
-		memcpy(buf + done, l->ring + at, c);
-		wipe(l->ring + at, c);
-		done += c;
-	}
+	ring_take(&l->ring, l->ring.tail, buf, k);
 	pthread_mutex_lock(&g->lock);
-	l->tail += k;
+	l->ring.tail += k;
 	g->stats.bytes_out += k;
 	pthread_cond_signal(&l->room);
 	return k;
@@ -596,7 +559,7 @@ static struct lane *ready_lane(struct generator *g)
 	for (i = 0; i < g->nlanes; i++) {
 		struct lane *l = &g->lanes[(g->next + i) % g->nlanes];
 
-		if (l->release > l->tail) {
+		if (l->ring.release > l->ring.tail) {
 			g->next = (unsigned)((l - g->lanes) + 1) % g->nlanes;
 			return l;
 		}
@@ -804,11 +767,9 @@ static int lane_init(struct generator *g, struct lane *l)
 	 * may work up to three fills ahead of the reader: with less slack the
 	 * lanes and the reader wait on each other and -t 2 scales worse. */
 	ring_need = hold + ahead + (g->nlanes > 1 ? 4 : 1) * l->fill_out;
-	l->cap = pow2_at_least(ring_need);
 	l->cap_by_reader = pow2_at_least(hold + ahead + l->fill_out);
-	l->ring_size = l->cap;
-	l->ring = secret_alloc(l->ring_size);
-	if (!l->cond || !l->ring || (g->cfg.output == GEN_SEEDS && !l->pend))
+	if (ring_alloc(&l->ring, pow2_at_least(ring_need)) < 0 || !l->cond ||
+	    (g->cfg.output == GEN_SEEDS && !l->pend))
 		return -ENOMEM;
 	if (hold) {
 		l->online = ais31_ctl_new(&g->cfg.spec->continuous, true);
@@ -824,7 +785,7 @@ static int lane_init(struct generator *g, struct lane *l)
 	 * With several lanes the first read settles how much of the ring is
 	 * used, and locks that (lanes_threaded(), lanes_by_reader()). */
 	if (ret == 0 && g->nlanes == 1)
-		secret_lock(l->ring, l->cap);
+		secret_lock(l->ring.buf, l->ring.cap);
 	return ret;
 }
 
@@ -846,12 +807,7 @@ static void lane_fini(struct lane *l)
 	if (l->pend)
 		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	secret_free(l->pend, gen_seed_samples() * sizeof(*l->pend));
-	/* Ring positions are written from 0 on, so only the first head_max
-	 * bytes (at most the whole ring) ever held output; wiping the rest
-	 * would only fault in pages nobody touched. */
-	if (l->ring)
-		wipe(l->ring, l->head_max < l->cap ? (size_t)l->head_max : l->cap);
-	secret_free(l->ring, l->ring_size);
+	ring_free(&l->ring);
 	pthread_cond_destroy(&l->room);
 	pthread_cond_destroy(&l->fb_cond);
 }
@@ -1017,13 +973,11 @@ ssize_t gen_peek(struct generator *g, const uint8_t **p, size_t max)
 	lanes_threaded(g);
 	l = next_ready(g);
 	if (l) {
-		size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
+		size_t k = ring_span(&l->ring, l->ring.tail, l->ring.release - l->ring.tail);
 
-		if (k > l->cap - at)
-			k = l->cap - at;
 		if (k > max)
 			k = max;
-		*p = l->ring + at;
+		*p = l->ring.buf + ring_index(&l->ring, l->ring.tail);
 		g->peeked = l;
 		ret = (ssize_t)k;
 	} else {
@@ -1037,9 +991,9 @@ static void consume(struct generator *g, struct lane *l, size_t k)
 {
 	/* [tail, tail + k) is the consumer's alone: the producer never
 	 * writes below release. */
-	wipe(l->ring + ring_index(l, l->tail), k);
+	wipe(l->ring.buf + ring_index(&l->ring, l->ring.tail), k);
 	pthread_mutex_lock(&g->lock);
-	l->tail += k;
+	l->ring.tail += k;
 	g->stats.bytes_out += k;
 	pthread_cond_signal(&l->room);
 	pthread_mutex_unlock(&g->lock);
@@ -1062,17 +1016,15 @@ ssize_t gen_peek_lane(struct generator *g, unsigned lane, const uint8_t **p, siz
 
 	pthread_mutex_lock(&g->lock);
 	lanes_by_reader(g);
-	while (!g->error && !g->stop && l->release == l->tail) {
+	while (!g->error && !g->stop && l->ring.release == l->ring.tail) {
 		produce_unlocked(g, l);
 	}
 	if (g->error || g->stop) {
 		ret = g->error ? g->error : -EINTR;
 	} else {
-		size_t at = ring_index(l, l->tail), k = (size_t)(l->release - l->tail);
+		size_t k = ring_span(&l->ring, l->ring.tail, l->ring.release - l->ring.tail);
 
-		if (k > l->cap - at)
-			k = l->cap - at;
-		*p = l->ring + at;
+		*p = l->ring.buf + ring_index(&l->ring, l->ring.tail);
 		ret = (ssize_t)(k < max ? k : max);
 	}
 	pthread_mutex_unlock(&g->lock);
@@ -1096,8 +1048,8 @@ int gen_prefill(struct generator *g, size_t n)
 		pthread_mutex_unlock(&g->lock);
 		return ret;
 	}
-	while (ret == 0 && !g->error && l->release - l->tail < n &&
-	       l->head - l->tail + l->fill_out <= l->cap) {
+	while (ret == 0 && !g->error && l->ring.release - l->ring.tail < n &&
+	       l->ring.head - l->ring.tail + l->fill_out <= l->ring.cap) {
 		ret = produce_unlocked(g, l);
 	}
 	ret = g->error;
@@ -1113,8 +1065,8 @@ void gen_discard(struct generator *g)
 	for (i = 0; i < g->nlanes; i++) {
 		struct lane *l = &g->lanes[i];
 
-		wipe_ring_range(l, l->tail, l->release);
-		l->tail = l->release;
+		ring_wipe(&l->ring, l->ring.tail, l->ring.release);
+		l->ring.tail = l->ring.release;
 		pthread_cond_signal(&l->room);
 	}
 	pthread_mutex_unlock(&g->lock);
