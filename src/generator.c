@@ -1,5 +1,5 @@
-/* generator.c - collectors, health tests, online tests and conditioning,
- * assembled into one source of conditioned bytes.
+/* generator.c - the lanes (lane.c) assembled into one source of
+ * conditioned bytes: who produces, and the readers' side of the rings.
  *
  * Functions offered (see generator.h):
  *   gen_new()        build the lanes, warm up, run the start-up tests
@@ -11,27 +11,14 @@
  *   gen_get_layout() the collector layout, for -r 1
  *   gen_free()       stop the threads, wipe, release
  *
- * A lane is one collector with its own health tests, online tests and
- * conditioner.  Each fill of walk output goes through, in order:
- *  1. the SP 800-90B health tests on the fill's timer deltas: a failing
- *     fill is dropped before anything sees it;
- *  2. the continuous AIS-31 group on the walk bytes, which reports where
- *     each procedure ends and whether it passed (GEN_STREAM only: seeds
- *     hold no walk byte, see continuous_tests());
- *  3. the conditioner, 16 KiB of walk per key, into the lane's ring
- *     (GEN_STREAM); or, for GEN_SEEDS, the fill's raw samples hashed into
- *     32-byte seeds, gen_seed_samples() samples each.
- * Conditioned bytes stay in the ring, unreleased, until the procedure that
- * covered their walk bytes has passed; what a failed or retried procedure
- * covered is dropped from the ring.  Without continuous tests every byte is
- * released as soon as it is conditioned.
+ * A lane (lane.c) is one collector with its own health tests, online
+ * tests and conditioner, and its own release ring (ring.h).  This file
+ * decides who runs each lane's pipeline and hands the released bytes out.
  *
- * Ring positions are stream offsets that only increase:
- *   tail <= release <= head,  head - tail <= cap
- * [tail, release) may be read by gen_read(); [release, head) awaits a test
- * verdict; [head, ...) is the producer's to write.  The producer alone moves
- * head and release, the consumer alone moves tail, both under g->grp.lock.
- * With one lane there is no thread: gen_read() produces when it runs dry.
+ * In each ring the producer alone moves head and release, the consumer
+ * alone moves tail, both under g->grp.lock; the consumer reads and wipes
+ * [tail, release), which the producer never writes.  With one lane there
+ * is no thread: gen_read() produces when it runs dry.
  *
  * With several lanes, who produces is settled by the first read.  Read as
  * one stream (gen_read(), gen_peek(), gen_prefill()), each lane gets its
@@ -530,3 +517,42 @@ void gen_get_layout(const struct generator *g, struct collector_layout *l)
 	collector_get_layout(g->lanes[0].noise.col, l);
 }
 
+/* ------------------------------------------------------------ byte source */
+
+static int source_read(void *ctx, void *buf, size_t n)
+{
+	return gen_read(ctx, buf, n);
+}
+
+static ssize_t source_peek(void *ctx, const uint8_t **p, size_t max)
+{
+	return gen_peek(ctx, p, max);
+}
+
+static void source_consume(void *ctx, size_t k)
+{
+	gen_consume(ctx, k);
+}
+
+static ssize_t source_peek_lane(void *ctx, unsigned lane, const uint8_t **p, size_t max)
+{
+	return gen_peek_lane(ctx, lane, p, max);
+}
+
+static void source_consume_lane(void *ctx, unsigned lane, size_t k)
+{
+	gen_consume_lane(ctx, lane, k);
+}
+
+struct byte_source gen_byte_source(struct generator *g)
+{
+	struct byte_source src = { .read = source_read, .peek = source_peek,
+				   .consume = source_consume, .ctx = g };
+
+	if (gen_lanes(g) > 1) {
+		src.lanes = gen_lanes(g);
+		src.peek_lane = source_peek_lane;
+		src.consume_lane = source_consume_lane;
+	}
+	return src;
+}

@@ -193,7 +193,7 @@ static int run_raw(const struct options *o, const struct cache_geom *geom)
 	} else if (ret < 0 || !rc.walk || !rc.deltas) {
 		log_errx("out of memory");
 	} else {
-		struct filesink_source src = { .read = raw_read, .ctx = &rc };
+		struct byte_source src = { .read = raw_read, .ctx = &rc };
 
 		if (log_verbose(VERB_SUMMARY))
 			assess_log_noise(&rc.n);
@@ -272,7 +272,7 @@ static int run_file(const struct options *o, const struct cache_geom *geom)
 		gen_get_layout(g, &l);
 		log_layout(&l);
 	}
-	struct filesink_source src = filesink_gen_source(g);
+	struct byte_source src = gen_byte_source(g);
 
 	st = filesink_run(&src, &fo, &stop_signal);
 	gen_free(g);
