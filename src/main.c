@@ -355,7 +355,7 @@ static void log_daemon_summary(const struct options *o, const struct cache_geom 
 
 	timer_measure(&ti);
 	testspec_format(&o->spec, specbuf, sizeof(specbuf));
-	/* The seeds skip the continuous group (generator.c, continuous_tests()):
+	/* The seeds skip the continuous group (lane.c, continuous_tests()):
 	 * say so where -o is shown, so nobody takes it for a test of them. */
 	bool split = !o->no_kernel && testspec_any(&o->spec.continuous);
 
