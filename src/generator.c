@@ -247,6 +247,8 @@ int gen_read(struct generator *g, void *buf, size_t n)
 	return ret;
 }
 
+/* ------------------------------------------------------------ start-up */
+
 /* Several lanes warm up and pass their start-up tests side by side, each
  * on its own thread, so -t N costs no more start-up time than -t 1. */
 struct init_job {

@@ -66,7 +66,6 @@ static size_t deltas_size(const struct lane_group *grp)
 
 /* ------------------------------------------------------------ producing */
 
-
 /* Fill walk until a fill passes the health tests; -EIO once they fail
  * permanently. */
 static int fill_healthy(struct lane *l, uint32_t *walk, uint64_t *deltas)
