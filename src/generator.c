@@ -378,7 +378,7 @@ void gen_free(struct generator *g)
 	g->grp.stop = true;
 	for (i = 0; g->lanes && i < g->grp.nlanes; i++) {
 		pthread_cond_signal(&g->lanes[i].room);
-		pthread_cond_broadcast(&g->lanes[i].fb_cond);
+		pthread_cond_broadcast(&g->lanes[i].pipe.cond);
 	}
 	pthread_mutex_unlock(&g->grp.lock);
 	for (i = 0; g->lanes && i < g->grp.nlanes; i++) {

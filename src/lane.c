@@ -252,12 +252,12 @@ static void *collector_thread(void *arg)
 	struct lane_group *grp = l->grp;
 
 	for (;;) {
-		struct fillbuf *b = &l->fb[l->fb_fill];
+		struct fillbuf *b = &l->pipe.fb[l->pipe.fill];
 		int err;
 
 		pthread_mutex_lock(&grp->lock);
 		while (!grp->stop && !grp->error && b->full)
-			pthread_cond_wait(&l->fb_cond, &grp->lock);
+			pthread_cond_wait(&l->pipe.cond, &grp->lock);
 		bool quit = grp->stop || grp->error;
 		pthread_mutex_unlock(&grp->lock);
 		if (quit)
@@ -267,8 +267,8 @@ static void *collector_thread(void *arg)
 		if (err < 0 && !grp->error)
 			grp->error = err;
 		b->full = err == 0;
-		l->fb_fill ^= 1;
-		pthread_cond_broadcast(&l->fb_cond);
+		l->pipe.fill ^= 1;
+		pthread_cond_broadcast(&l->pipe.cond);
 		pthread_cond_broadcast(&grp->ready);
 		pthread_mutex_unlock(&grp->lock);
 		if (err < 0)
@@ -285,15 +285,15 @@ static int next_fill(struct lane *l)
 	struct fillbuf *b;
 	int err;
 
-	if (!l->has_collector) {
-		l->walk = l->fb[0].walk;
-		l->deltas = l->fb[0].deltas;
+	if (!l->pipe.has_collector) {
+		l->walk = l->pipe.fb[0].walk;
+		l->deltas = l->pipe.fb[0].deltas;
 		return fill_healthy(l, l->walk, l->deltas);
 	}
-	b = &l->fb[l->fb_use];
+	b = &l->pipe.fb[l->pipe.use];
 	pthread_mutex_lock(&grp->lock);
 	while (!b->full && !grp->error && !grp->stop)
-		pthread_cond_wait(&l->fb_cond, &grp->lock);
+		pthread_cond_wait(&l->pipe.cond, &grp->lock);
 	err = b->full ? 0 : (grp->error ? grp->error : -EINTR);
 	pthread_mutex_unlock(&grp->lock);
 	l->walk = b->walk;
@@ -310,12 +310,12 @@ static void release_fill(struct lane *l)
 
 	wipe(l->walk, grp->fill_words * 4);
 	wipe(l->deltas, deltas_size(grp));
-	if (!l->has_collector)
+	if (!l->pipe.has_collector)
 		return;
 	pthread_mutex_lock(&grp->lock);
-	l->fb[l->fb_use].full = false;
-	l->fb_use ^= 1;
-	pthread_cond_signal(&l->fb_cond);
+	l->pipe.fb[l->pipe.use].full = false;
+	l->pipe.use ^= 1;
+	pthread_cond_signal(&l->pipe.cond);
 	pthread_mutex_unlock(&grp->lock);
 }
 
@@ -465,15 +465,15 @@ static int alloc_fills(struct lane *l, unsigned nbuf)
 	unsigned i;
 
 	for (i = 0; i < nbuf; i++) {
-		l->fb[i].walk = secret_alloc(fill);
-		l->fb[i].deltas = secret_alloc(dsize);
-		if (!l->fb[i].walk || !l->fb[i].deltas)
+		l->pipe.fb[i].walk = secret_alloc(fill);
+		l->pipe.fb[i].deltas = secret_alloc(dsize);
+		if (!l->pipe.fb[i].walk || !l->pipe.fb[i].deltas)
 			return -ENOMEM;
-		secret_lock(l->fb[i].walk, fill);
-		secret_lock(l->fb[i].deltas, dsize);
+		secret_lock(l->pipe.fb[i].walk, fill);
+		secret_lock(l->pipe.fb[i].deltas, dsize);
 	}
-	l->walk = l->fb[0].walk;
-	l->deltas = l->fb[0].deltas;
+	l->walk = l->pipe.fb[0].walk;
+	l->deltas = l->pipe.fb[0].deltas;
 	return 0;
 }
 
@@ -512,7 +512,7 @@ int lane_init(struct lane_group *grp, struct lane *l)
 	int ret;
 
 	l->grp = grp;
-	if (pthread_cond_init(&l->room, NULL) != 0 || pthread_cond_init(&l->fb_cond, NULL) != 0)
+	if (pthread_cond_init(&l->room, NULL) != 0 || pthread_cond_init(&l->pipe.cond, NULL) != 0)
 		return -ENOMEM;
 	/* Calibration measures the noise and, on the same samples, is the
 	 * SP 800-90B start-up health test (4.3 item 3: more than 1024). */
@@ -544,9 +544,9 @@ int lane_init(struct lane_group *grp, struct lane *l)
 
 int lane_start_collector(struct lane *l)
 {
-	if (pthread_create(&l->collector, NULL, collector_thread, l) != 0)
+	if (pthread_create(&l->pipe.collector, NULL, collector_thread, l) != 0)
 		return -EAGAIN;
-	l->has_collector = true;
+	l->pipe.has_collector = true;
 	return 0;
 }
 
@@ -554,23 +554,23 @@ void lane_fini(struct lane *l)
 {
 	unsigned i;
 
-	if (l->has_collector)
-		pthread_join(l->collector, NULL);
+	if (l->pipe.has_collector)
+		pthread_join(l->pipe.collector, NULL);
 	noise_free(&l->noise);
 	cond_free(l->cond);
 	ais31_ctl_free(l->online);
 	for (i = 0; i < 2; i++) {
-		if (l->fb[i].walk)
-			wipe(l->fb[i].walk, l->grp->fill_words * 4);
-		if (l->fb[i].deltas)
-			wipe(l->fb[i].deltas, deltas_size(l->grp));
-		secret_free(l->fb[i].walk, l->grp->fill_words * 4);
-		secret_free(l->fb[i].deltas, deltas_size(l->grp));
+		if (l->pipe.fb[i].walk)
+			wipe(l->pipe.fb[i].walk, l->grp->fill_words * 4);
+		if (l->pipe.fb[i].deltas)
+			wipe(l->pipe.fb[i].deltas, deltas_size(l->grp));
+		secret_free(l->pipe.fb[i].walk, l->grp->fill_words * 4);
+		secret_free(l->pipe.fb[i].deltas, deltas_size(l->grp));
 	}
 	if (l->pend)
 		wipe(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	secret_free(l->pend, gen_seed_samples() * sizeof(*l->pend));
 	ring_free(&l->ring);
 	pthread_cond_destroy(&l->room);
-	pthread_cond_destroy(&l->fb_cond);
+	pthread_cond_destroy(&l->pipe.cond);
 }

@@ -48,15 +48,17 @@ struct lane {
 	uint64_t *deltas;          /* its timer deltas */
 	/* With continuous tests a collector thread fills the next buffer
 	 * while this one is tested: a two-stage pipeline over two buffers. */
-	struct fillbuf {
-		uint32_t *walk;
-		uint64_t *deltas;
-		bool full;             /* filled and health-tested, not yet used */
-	} fb[2];
-	unsigned fb_fill, fb_use;  /* next buffer to fill / to use */
-	pthread_t collector;
-	bool has_collector;
-	pthread_cond_t fb_cond;    /* a buffer became full or free */
+	struct fillpipe {
+		struct fillbuf {
+			uint32_t *walk;
+			uint64_t *deltas;
+			bool full;     /* filled and health-tested, not yet used */
+		} fb[2];
+		unsigned fill, use;    /* next buffer to fill / to use */
+		pthread_t collector;
+		bool has_collector;
+		pthread_cond_t cond;   /* a buffer became full or free */
+	} pipe;
 	struct ring ring;          /* conditioned bytes; cap may shrink to
 	                            * cap_by_reader (generator.c) */
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
