@@ -2,7 +2,6 @@
  *
  * Functions offered (see filesink.h):
  *   filesink_run()       the whole run: open, write, progress, rename
- *   filesink_gen_read()  the generator as a byte source
  */
 #include "config.h"
 
@@ -40,48 +39,10 @@ void filesink_set_open_hook(void (*hook)(const char *path))
 	open_hook = hook;
 }
 
-int filesink_gen_read(void *generator, void *buf, size_t n)
-{
-	return gen_read(generator, buf, n);
-}
-
-static ssize_t gen_peek_fn(void *ctx, const uint8_t **p, size_t max)
-{
-	return gen_peek(ctx, p, max);
-}
-
-static void gen_consume_fn(void *ctx, size_t k)
-{
-	gen_consume(ctx, k);
-}
-
-static ssize_t gen_peek_lane_fn(void *ctx, unsigned lane, const uint8_t **p, size_t max)
-{
-	return gen_peek_lane(ctx, lane, p, max);
-}
-
-static void gen_consume_lane_fn(void *ctx, unsigned lane, size_t k)
-{
-	gen_consume_lane(ctx, lane, k);
-}
-
-struct filesink_source filesink_gen_source(struct generator *g)
-{
-	struct filesink_source src = { .read = filesink_gen_read, .peek = gen_peek_fn,
-				       .consume = gen_consume_fn, .ctx = g };
-
-	if (gen_lanes(g) > 1) {
-		src.lanes = gen_lanes(g);
-		src.peek_lane = gen_peek_lane_fn;
-		src.consume_lane = gen_consume_lane_fn;
-	}
-	return src;
-}
-
 /* The next chunk of at most n bytes: *p points at it (in buf, or in the
  * source's own memory for zero-copy); returns its length or -EIO (the
  * source is dead). */
-static ssize_t next_chunk(const struct filesink_source *src, uint8_t *buf, size_t n,
+static ssize_t next_chunk(const struct byte_source *src, uint8_t *buf, size_t n,
 			  const uint8_t **p)
 {
 	if (src->peek)
@@ -283,7 +244,7 @@ static int sink_write(struct sink *s, const uint8_t *p, size_t n, volatile sig_a
 
 struct lane_writer {
 	struct sink *s;
-	const struct filesink_source *src;
+	const struct byte_source *src;
 	unsigned lane;
 	uint64_t total;
 	pthread_mutex_t *lock;
@@ -360,7 +321,7 @@ static void *lane_writer(void *arg)
 
 /* Write o->bytes with one thread per lane.  Returns 0, -errno after an
  * error (logged) or -EINTR when stopped. */
-static int run_lanes(struct sink *s, const struct filesink_source *src,
+static int run_lanes(struct sink *s, const struct byte_source *src,
 		     const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
 	pthread_t tid[OPT_THREADS_MAX];        /* a lane per -t thread, at most */
@@ -405,7 +366,7 @@ static int run_lanes(struct sink *s, const struct filesink_source *src,
  * error (logged), -EINTR a stop.  A source without peek() is read into a chunk
  * buffer from the secret allocator (locked, kept out of core dumps),
  * wiped and freed at the end of the run. */
-static int run_one(struct sink *s, const struct filesink_source *src,
+static int run_one(struct sink *s, const struct byte_source *src,
 		   const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
 	uint8_t *buf = NULL;
@@ -446,7 +407,7 @@ static int run_one(struct sink *s, const struct filesink_source *src,
 	return st;
 }
 
-int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
+int filesink_run(const struct byte_source *src, const struct filesink_opts *o,
 		 volatile sig_atomic_t *stop)
 {
 	struct sink s = { .fd = -1, .path = o->path };

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "generator.h"
+#include "source.h"
 
 enum { FILESINK_CHUNK = 64 * 1024 };
 
@@ -34,33 +34,15 @@ struct filesink_opts {
 	bool progress;          /* report progress on stderr */
 };
 
-/* A source of bytes for the sink: the generator, or a test's stand-in.
- * read() copies n bytes into buf (0 or -1).  A source may also offer
- * zero-copy peek()/consume() (see gen_peek()); then read() is unused. */
-typedef int (*filesink_read_fn)(void *ctx, void *buf, size_t n);
-
-struct filesink_source {
-	filesink_read_fn read;
-	ssize_t (*peek)(void *ctx, const uint8_t **p, size_t max);
-	void (*consume)(void *ctx, size_t k);
-	/* Several lanes, each readable on its own: a regular file of known
-	 * size is then written by one thread per lane, at offsets each claims
-	 * in turn (the order of random chunks in the file does not matter). */
-	unsigned lanes;
-	ssize_t (*peek_lane)(void *ctx, unsigned lane, const uint8_t **p, size_t max);
-	void (*consume_lane)(void *ctx, unsigned lane, size_t k);
-	void *ctx;
-};
-
-int filesink_run(const struct filesink_source *src, const struct filesink_opts *o,
+/* src is the generator (gen_byte_source()) or a test's stand-in.  Its
+ * zero-copy peek()/consume() are used when offered, else read().  With
+ * several lanes, a regular file of known size is written by one thread
+ * per lane, at offsets each claims in turn (the order of random chunks in
+ * the file does not matter). */
+int filesink_run(const struct byte_source *src, const struct filesink_opts *o,
 		 volatile sig_atomic_t *stop);
 /* For tests: hook(path) runs between the first look at the path and its
  * opening, where a race would swap it.  NULL removes it. */
 void filesink_set_open_hook(void (*hook)(const char *path));
-/* filesink_read_fn over a struct generator (the read() of
- * filesink_gen_source()). */
-int filesink_gen_read(void *generator, void *buf, size_t n);
-/* A filesink_source over a struct generator, zero-copy. */
-struct filesink_source filesink_gen_source(struct generator *g);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "collector.h"
+#include "source.h"
 #include "testspec.h"
 
 enum gen_output {
@@ -89,6 +90,10 @@ int gen_prefill(struct generator *g, size_t n);
 void gen_discard(struct generator *g);
 void gen_get_stats(struct generator *g, struct gen_stats *st);
 void gen_get_layout(const struct generator *g, struct collector_layout *l);
+/* The generator as a byte source (source.h) for the sinks: read() is
+ * gen_read(), peek()/consume() are gen_peek()/gen_consume(), and with
+ * several lanes peek_lane()/consume_lane() read lane by lane. */
+struct byte_source gen_byte_source(struct generator *g);
 /* Lane 0's calibrated noise source: the rung, the granularity, the
  * start-up estimate (for -r 1 and the log). */
 struct noise;

@@ -134,7 +134,7 @@ int mode_raw(const struct options *o, const struct cache_geom *geom)
 	} else if (ret < 0 || !rc.walk || !rc.deltas) {
 		log_errx("out of memory");
 	} else {
-		struct filesink_source src = { .read = raw_read, .ctx = &rc };
+		struct byte_source src = { .read = raw_read, .ctx = &rc };
 
 		if (log_verbose(VERB_SUMMARY))
 			assess_log_noise(&rc.n);
@@ -184,7 +184,7 @@ int mode_file(const struct options *o, const struct cache_geom *geom)
 	if (log_verbose(VERB_SUMMARY))
 		log_summary(o, geom, spec, g);
 	report_layout(g);
-	struct filesink_source src = filesink_gen_source(g);
+	struct byte_source src = gen_byte_source(g);
 
 	st = filesink_run(&src, &fo, &sig_stop);
 	gen_free(g);

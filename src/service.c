@@ -155,7 +155,7 @@ static void log_summary(const struct daemon *d)
 
 	timer_measure(&ti);
 	testspec_format(c->gen.spec, specbuf, sizeof(specbuf));
-	/* The seeds skip the continuous group (generator.c, continuous_tests()):
+	/* The seeds skip the continuous group (lane.c, continuous_tests()):
 	 * say so where -o is shown, so nobody takes it for a test of them. */
 	bool split = !no_kernel && testspec_any(&c->gen.spec->continuous);
 

@@ -52,7 +52,7 @@ static int fake_read(void *ctx, void *buf, size_t n)
 
 static int run_fake(struct fake *f, const struct filesink_opts *o, volatile sig_atomic_t *stop)
 {
-	struct filesink_source src = { .read = fake_read, .ctx = f };
+	struct byte_source src = { .read = fake_read, .ctx = f };
 
 	return filesink_run(&src, o, stop);
 }
@@ -305,7 +305,7 @@ static void test_chunk_buffer_locked_and_released(void **state)
 	struct fake ok = { 0 }, bad = { .fail_at = 2 * FILESINK_CHUNK },
 		    stopped = { .stop_at = 2 * FILESINK_CHUNK, .stop = &stop };
 	struct filesink_opts o = { .bytes = 4 * FILESINK_CHUNK };
-	struct filesink_source src = { .read = locked_read };
+	struct byte_source src = { .read = locked_read };
 	struct rlimit rl;
 	char path[128];
 	long before = locked_kib();

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "generator.h"
 #include "noise.h"
+#include "ring.h"
 #include "testutil.h"
 #include "secretspy.h"
 #include "health.h"
@@ -675,9 +676,59 @@ static void test_timer_goes_coarse(void **state)
 }
 #endif
 
+/* The release ring's one wrap-around helper: a span never runs past the
+ * end of the buffer, and a range that wraps is walked in two pieces. */
+static void test_ring_span(void **state)
+{
+	uint8_t mem[16];
+	struct ring r = { .buf = mem, .cap = sizeof(mem) };
+
+	(void)state;
+	assert_int_equal(ring_span(&r, 0, 5), 5);
+	assert_int_equal(ring_span(&r, 0, 16), 16);
+	assert_int_equal(ring_span(&r, 0, 40), 16);
+	assert_int_equal(ring_span(&r, 11, 5), 5);
+	assert_int_equal(ring_span(&r, 12, 5), 4);
+	assert_int_equal(ring_span(&r, 15, 5), 1);
+	assert_int_equal(ring_span(&r, 16 * 3 + 14, 5), 2);
+	assert_int_equal(ring_span(&r, 16 * 3 + 14, 0), 0);
+	assert_int_equal(ring_span(&r, 16, UINT64_MAX), 16);
+	assert_int_equal(ring_index(&r, 16 * 5 + 7), 7);
+}
+
+static void test_ring_wrap(void **state)
+{
+	uint8_t mem[16], out[8];
+	struct ring r = { .buf = mem, .cap = sizeof(mem) };
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i + 1);
+	/* Positions 30..37 are indexes 14, 15, 0, ..., 5. */
+	ring_take(&r, 30, out, sizeof(out));
+	for (i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], (30 + i) % 16 + 1);
+	for (i = 0; i < sizeof(mem); i++)
+		assert_int_equal(mem[i], i >= 6 && i < 14 ? i + 1 : 0);
+	for (i = 0; i < sizeof(mem); i++)
+		mem[i] = 0xff;
+	ring_wipe(&r, 16 + 13, 16 + 19);
+	for (i = 0; i < sizeof(mem); i++)
+		assert_int_equal(mem[i], i >= 3 && i < 13 ? 0xff : 0);
+	ring_wipe(&r, 40, 40);
+	ring_push(&r, 48);
+	r.head = 32;
+	ring_push(&r, 8);
+	assert_int_equal(r.head, 40);
+	assert_int_equal(r.head_max, 48);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ring_span),
+		cmocka_unit_test(test_ring_wrap),
 		cmocka_unit_test(test_read_counts),
 		cmocka_unit_test(test_two_generators_differ),
 		cmocka_unit_test(test_threads),
