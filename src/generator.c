@@ -401,7 +401,8 @@ static void release_fill(struct lane *l)
 {
 	struct generator *g = l->g;
 
-	wipe(l->walk, g->fill_words * 4);
+	if (!l->noise.seeds_walk)       /* the seeds walk writes none */
+		wipe(l->walk, g->fill_words * 4);
 	wipe(l->deltas, deltas_size(g));
 	if (!l->has_collector)
 		return;
@@ -687,6 +688,11 @@ static int startup_online(struct lane *l)
 	ctl = ais31_ctl_new(&spec->startup, false);
 	if (!ctl)
 		return -ENOMEM;
+	/* The group tests walk output, which only the stream walk makes:
+	 * seeds mode runs it there too, on the same table (its samples are
+	 * health-tested and thrown away like the output). */
+	bool seeds_walk = l->noise.seeds_walk;
+	l->noise.seeds_walk = false;
 	while (ret == 0 && !ais31_ctl_finished(ctl) && !ais31_ctl_failed(ctl)) {
 		const uint8_t *w = (const uint8_t *)l->walk;
 		size_t left = l->g->fill_words * 4;
@@ -708,6 +714,7 @@ static int startup_online(struct lane *l)
 		ret = -EIO;
 	}
 	wipe(l->walk, l->g->fill_words * 4);
+	l->noise.seeds_walk = seeds_walk;
 	ais31_ctl_free(ctl);
 	return ret;
 }
@@ -771,7 +778,9 @@ static int lane_init(struct generator *g, struct lane *l)
 		return -ENOMEM;
 	/* Calibration measures the noise and, on the same samples, is the
 	 * SP 800-90B start-up health test (4.3 item 3: more than 1024). */
-	ret = noise_calibrate(&l->noise, g->cfg.data_kb, g->cfg.inst_kb, g->cfg.table_fixed);
+	ret = g->cfg.output == GEN_SEEDS ?
+	      noise_calibrate_seeds(&l->noise, g->cfg.data_kb, g->cfg.inst_kb, g->cfg.table_fixed) :
+	      noise_calibrate(&l->noise, g->cfg.data_kb, g->cfg.inst_kb, g->cfg.table_fixed);
 	if (ret < 0)
 		return ret;
 	l->cond = cond_new();
