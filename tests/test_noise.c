@@ -402,6 +402,17 @@ static void test_zen5_recording_climbs(void **state)
 	assert_true(n.trial[0].est.h < 1.0);
 	assert_true(n.stride >= 4 && n.stride <= 16);
 	noise_free(&n);
+	/* The seeds walk, replayed the same way (one recorded delta a step),
+	 * climbs the same ladder from the same start. */
+	assert_int_equal(timer_mock_set(path), 0);
+	assert_int_equal(noise_calibrate_seeds(&n, 48, 32, false), 0);
+	timer_mock_set("real");
+	check_calibrated(&n);
+	assert_true(n.seeds_walk);
+	assert_int_equal(n.gcd, 1);
+	assert_true(n.trial[0].est.h < 1.0);
+	assert_true(n.stride >= 4 && n.stride <= 16);
+	noise_free(&n);
 }
 
 /* A timer quantised to 21 ticks from the first read: the granularity is
@@ -414,6 +425,15 @@ static void test_quantised_timer_gcd(void **state)
 	(void)state;
 	assert_int_equal(timer_mock_set("coarse:0,21"), 0);
 	ret = noise_calibrate(&n, 32, 32, false);
+	timer_mock_set("real");
+	assert_true(ret == 0 || ret == -EIO);
+	assert_true(n.gcd >= 21 && n.gcd % 21 == 0);
+	if (ret == 0)
+		check_calibrated(&n);
+	noise_free(&n);
+	/* the same for the seeds walk: its samples are multiples too */
+	assert_int_equal(timer_mock_set("coarse:0,21"), 0);
+	ret = noise_calibrate_seeds(&n, 32, 32, false);
 	timer_mock_set("real");
 	assert_true(ret == 0 || ret == -EIO);
 	assert_true(n.gcd >= 21 && n.gcd % 21 == 0);
