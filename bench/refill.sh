@@ -184,6 +184,19 @@ for ((n = 0; n < ${#ROWS[@]}; n++)); do
 		"$(per_s "$n" wakeups)" "$(per_s "$n" add_calls)" "$(ratio "$n")" \
 		"$(med "$n" cpu_ms_per_vs %.0f)" "$(bits_cpu "$n")" "$(stride "$n")"
 done
+echo
+echo "bits credited per CPU second by stride (median, runs), each run's own stride:"
+for ((n = 0; n < ${#ROWS[@]}; n++)); do
+	printf '  %-*s %s\n' "$width" "${ROWS[$n]%%|*}:" "$(paste "$BENCH_TMP/$n.stride" "$BENCH_TMP/$n.bits_cpu" |
+		awk '{ s = sprintf("%.0f", $1); v[s] = v[s] " " $2 }
+		     END { for (s in v) print s, v[s] }' | sort -n |
+		while read -r st vals; do
+			# shellcheck disable=SC2086	# vals is a list of numbers
+			printf '%s\n' $vals >"$BENCH_TMP/by-stride"
+			printf 'stride %s: %s (%s)  ' "$st" "$(num %.0f "$(bench_median "$BENCH_TMP/by-stride")")" \
+				"$(wc -l <"$BENCH_TMP/by-stride")"
+		done)"
+done
 if [ ${#SIMS[@]} -gt 1 ]; then
 	echo
 	echo "bits credited per CPU second against build ${NAMES[0]} (medians):"
