@@ -17,6 +17,12 @@
  *
  * Usage: sim-refill -r RATE [-w BITS] [-s SECONDS] [-b KWORDS] [-o SPEC]
  *                   [-t THREADS] [-c BITS_PER_BYTE] [-d KB] [-i KB] [-L FILE]
+ *        sim-refill -R FILE [-n SAMPLES] [-d KB] [-i KB]
+ *
+ * -R writes raw samples of the seeds walk instead (noise.h: the walk the
+ * kernel seeds come from, which --raw-samples does not record), one byte
+ * each as the health tests see them, at the rung its own calibration
+ * chose here, for scripts/sp800-90b.py.
  */
 #include "config.h"
 
@@ -35,6 +41,7 @@
 #include "kernel_sim.h"
 #include "log.h"
 #include "loop.h"
+#include "noise.h"
 #include "testspec.h"
 #include "util.h"
 
@@ -63,6 +70,8 @@ struct sim_opts {
 	unsigned credit;         /* -c */
 	unsigned data_kb, inst_kb;  /* -d, -i; 0 = detect */
 	const char *dump;        /* -L: every latency sample, us, one a line */
+	const char *raw;         /* -R: seeds-walk samples to this file */
+	double raw_samples;      /* -n */
 };
 
 static void usage(void)
@@ -77,7 +86,8 @@ static void usage(void)
 		"  -o  online tests (default %s)\n"
 		"  -t  generator threads (default 1); -c credit, bits/byte (default 8)\n"
 		"  -d, -i  L1 data and instruction cache, KB (default: detect)\n"
-		"  -L  write every latency sample (us, in order) to this file\n",
+		"  -L  write every latency sample (us, in order) to this file\n"
+		"  -R  write -n (default 1m) raw samples of the seeds walk to FILE, exit\n",
 		SIM_DEFAULT_THRESHOLD, SIM_DEFAULT_SECONDS, SIM_DEFAULT_KWORDS,
 		TESTSPEC_DAEMON_DEFAULT);
 	exit(2);
@@ -127,7 +137,8 @@ static void parse_opts(int argc, char **argv, struct sim_opts *o)
 				.seconds = SIM_DEFAULT_SECONDS, .kwords = SIM_DEFAULT_KWORDS,
 				.spec = TESTSPEC_DAEMON_DEFAULT, .threads = 1,
 				.credit = FEEDER_CREDIT_MAX };
-	while ((c = getopt(argc, argv, "r:w:s:b:o:t:c:d:i:L:h")) != -1) {
+	o->raw_samples = 1000000;
+	while ((c = getopt(argc, argv, "r:w:s:b:o:t:c:d:i:L:R:n:h")) != -1) {
 		switch (c) {
 		case 'r':
 			if (parse_size(optarg, &o->rate) < 0) {
@@ -149,10 +160,17 @@ static void parse_opts(int argc, char **argv, struct sim_opts *o)
 		case 'd': o->data_kb = parse_uint('d', optarg, CACHE_MAX_KB); break;
 		case 'i': o->inst_kb = parse_uint('i', optarg, CACHE_MAX_KB); break;
 		case 'L': o->dump = optarg; break;
+		case 'R': o->raw = optarg; break;
+		case 'n':
+			if (parse_size(optarg, &o->raw_samples) < 0 || o->raw_samples < 1) {
+				fprintf(stderr, "sim-refill: -n: bad count '%s'\n", optarg);
+				exit(2);
+			}
+			break;
 		default: usage();
 		}
 	}
-	if (optind != argc || o->rate < 0 || o->kwords == 0 || o->threads == 0)
+	if (optind != argc || (!o->raw && o->rate < 0) || o->kwords == 0 || o->threads == 0)
 		usage();
 }
 
@@ -252,6 +270,50 @@ static void run(const struct sim_opts *o, struct generator *g, struct outcome *o
 	kernel_sim_free(sim);
 }
 
+/* -R: the seeds walk's samples, as make_generator()'s lanes calibrate it
+ * (caches from cpu_detect(); -d keeps the table as the daemon's does). */
+static int write_raw(const struct sim_opts *o)
+{
+	enum { WORDS = 64 * 1024 };
+	static uint64_t d[WORDS / COLLECTOR_WORDS_PER_SAMPLE];
+	static uint8_t b[WORDS / COLLECTOR_WORDS_PER_SAMPLE];
+	uint64_t left = (uint64_t)o->raw_samples;
+	struct cache_geom geom;
+	struct noise n;
+	FILE *f;
+
+	cpu_detect(&geom, o->data_kb, o->inst_kb);
+	if (noise_calibrate_seeds(&n, geom.data_kb, geom.inst_kb,
+				  geom.data_src == CACHE_SRC_OPTION) < 0) {
+		fprintf(stderr, "sim-refill: -R: %s\n", n.why[0] ? n.why : "out of memory");
+		noise_free(&n);
+		return 1;
+	}
+	fprintf(stderr, "sim-refill: seeds walk: rung %u, table %zu KB, stride %u, gcd %llu, "
+		"start-up estimate %.2f bits/sample\n", n.rung + 1, n.table_kb, n.stride,
+		(unsigned long long)n.gcd, n.est.h);
+	f = fopen(o->raw, "wb");
+	while (f && left > 0) {
+		size_t k = noise_fill(&n, NULL, WORDS, d), i;
+
+		if (k > left)
+			k = (size_t)left;
+		for (i = 0; i < k; i++)
+			b[i] = (uint8_t)d[i];
+		if (fwrite(b, 1, k, f) != k)
+			break;
+		left -= k;
+	}
+	noise_free(&n);
+	if (!f || fclose(f) != 0 || left > 0) {
+		fprintf(stderr, "sim-refill: %s: %s\n", o->raw, strerror(errno));
+		if (f)
+			remove(o->raw);         /* nothing half written */
+		return 1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ figures */
 
 static int cmp_u64(const void *a, const void *b)
@@ -348,6 +410,8 @@ int main(int argc, char **argv)
 
 	parse_opts(argc, argv, &o);
 	log_init("sim-refill", LOG_DEST_STDERR, 0);
+	if (o.raw)
+		return write_raw(&o);
 	g = make_generator(&o, &spec, &geom);
 	run(&o, g, &r);
 	if (o.dump)

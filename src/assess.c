@@ -46,9 +46,10 @@ void assess_log_noise(const struct noise *n)
 	unsigned count = noise_ladder(n->table_fixed, &rungs);
 
 	log_info("noise: granularity %llu ticks; rung %u of %u (table %zu KB, %u step%s per "
-		 "sample); start-up estimate %.2f bits/sample, claim %.2f",
+		 "sample); start-up estimate %.2f bits/sample, claim %.2f%s",
 		 (unsigned long long)n->gcd, n->rung + 1, count, n->table_kb, n->stride,
-		 n->stride == 1 ? "" : "s", n->est.h, noise_claim_bits());
+		 n->stride == 1 ? "" : "s", n->est.h, noise_claim_bits(),
+		 n->seeds_walk ? " (the seeds walk)" : "");
 }
 
 /* ------------------------------------------------------------------------

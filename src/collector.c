@@ -3,8 +3,10 @@
  * Functions offered (see collector.h):
  *   collector_new()        allocate the table, measure the walk code
  *   collector_fill()       run the walk, returning output words and deltas
+ *   collector_fill_seeds() the seeds walk: the same steps, deltas only
  *   collector_warmup()     run passes to bring table and caches to steady state
  *   collector_get_layout() what was measured, for -r 1 and -v 8/16
+ *   collector_get_steps()  steps walked so far by each walk, for the tests
  *   collector_free()       wipe and free
  *
  * The idea is Seznec and Sendrier's (HAVEGE, ACM TOMACS 13(4), 2003): the
@@ -56,6 +58,8 @@ struct collector {
 	uint64_t s;             /* walk state; the timer is folded into it */
 	uint64_t prev;          /* previous timer value */
 	unsigned first;         /* index of the first copy run each pass */
+	unsigned first_seeds;   /* the same for walk_seeds() */
+	uint64_t steps, seeds_steps;  /* walked by walk(), by walk_seeds() */
 	struct collector_layout layout;
 };
 
@@ -320,6 +324,261 @@ done:
 #endif
 
 /*
+ * The seeds walk.  A kernel seed is hashed from timer samples alone
+ * (generator.c, make_seeds()), and a sample at stride s is the time of s
+ * steps: the s - 1 timer reads inside it and the 32 output bytes a step
+ * are work no seed uses, and a read costs about as much as the rest of a
+ * step (about 30 ns on an AMD EPYC guest).  So this step does the same
+ * table reads and writes and takes the same branches, but its eight words
+ * go back into the table only, and the timer is read once every `stride`
+ * steps; the steps between fold the last value read into the state.  The
+ * timing of this code is its own: calibration and the health tests run on
+ * the samples of this walk wherever it is the one used (noise.h).
+ */
+#ifdef HRNG_TEST_SEAMS
+/* A mock timer stands for a timer step by step (timer.h: "two:A,B", the
+ * Zen 5 "dist:" and "replay:" give one walk step's delta a read).  So in
+ * a mock build the steps between two reads read it too, for nothing, and
+ * a sample is the sum of `stride` mock deltas, as in the stream walk; a
+ * real timer counts the steps between two reads by itself. */
+#define SEED_SKIPPED_READ() ((void)timer_now())
+#else
+#define SEED_SKIPPED_READ() ((void)0)
+#endif
+
+#define SEED_STEP(k)							\
+seed_##k: {								\
+	uint64_t t_ = prev;						\
+	if (--left == 0) {						\
+		left = stride;						\
+		t_ = timer_now();					\
+		*dl++ = t_ - prev;					\
+		prev = t_;						\
+	} else {							\
+		SEED_SKIPPED_READ();					\
+	}								\
+	s = (s ^ t_) * MUL(k);						\
+	uint32_t i1_ = reduce((uint32_t)(s >> 32), words);		\
+	uint32_t x_ = tbl[i1_];						\
+	if (x_ & (uint32_t)BIT(k, 5)) {					\
+		s += rotl64(x_, ROT(k, 3));				\
+		tbl[i1_] = x_ + (uint32_t)(s >> 32);			\
+	} else {							\
+		s ^= (uint64_t)x_ << ((k) % 29);			\
+		tbl[i1_ ^ 1] ^= (uint32_t)(s >> 24);			\
+	}								\
+	uint32_t *p_ = tbl + 8 * reduce((uint32_t)(s >> 16), blocks);	\
+	uint64_t m1_ = rotl64(s, ROT(k, 7)) * MUL(k + 1);		\
+	uint64_t m2_ = (s ^ (s >> 29)) * MUL(k + 2);			\
+	uint64_t m3_ = rotl64(m1_, 32) ^ m2_;				\
+	uint64_t m4_ = rotl64(m2_, ROT(k, 11)) + m1_;			\
+	uint32_t o0_ = p_[0] ^ (uint32_t)(m1_ >> 32);			\
+	uint32_t o1_ = p_[1] ^ (uint32_t)m1_;				\
+	uint32_t o2_ = p_[2] ^ (uint32_t)(m2_ >> 32);			\
+	uint32_t o3_ = p_[3] ^ (uint32_t)m2_;				\
+	uint32_t o4_ = p_[4] ^ (uint32_t)(m3_ >> 32);			\
+	uint32_t o5_ = p_[5] ^ (uint32_t)m3_;				\
+	uint32_t o6_ = p_[6] ^ (uint32_t)(m4_ >> 32);			\
+	uint32_t o7_ = p_[7] ^ (uint32_t)m4_;				\
+	p_[0] = rotl32(p_[0], ROT(k, 13)) + o5_;			\
+	p_[1] ^= o6_;							\
+	p_[2] += rotl32(o7_, 9);					\
+	p_[3] ^= o0_ + (uint32_t)t_;					\
+	p_[4] = rotl32(p_[4], 3) ^ o1_;					\
+	p_[5] += o2_;							\
+	p_[6] ^= rotl32(o3_, 17);					\
+	p_[7] += o4_ ^ x_;						\
+	if (s & BIT(k, 17))						\
+		s += m4_;						\
+	else								\
+		s ^= m3_;						\
+	if (dl >= end)							\
+		goto done;						\
+}
+
+/* Like walk(), for nsamples samples of stride steps, deltas only.  With
+ * deltas == NULL it only reports its label addresses. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-reorder-blocks", "no-crossjumping")
+#endif
+static size_t walk_seeds(struct collector *c, size_t nsamples, unsigned stride,
+			 uint64_t *deltas, const void **labels)
+{
+	static const void *const entry[COLLECTOR_COPIES + 1] = {
+		&&seed_0, &&seed_1, &&seed_2, &&seed_3, &&seed_4, &&seed_5, &&seed_6, &&seed_7,
+		&&seed_8, &&seed_9, &&seed_10, &&seed_11, &&seed_12, &&seed_13, &&seed_14, &&seed_15,
+		&&seed_16, &&seed_17, &&seed_18, &&seed_19, &&seed_20, &&seed_21, &&seed_22, &&seed_23,
+		&&seed_24, &&seed_25, &&seed_26, &&seed_27, &&seed_28, &&seed_29, &&seed_30, &&seed_31,
+		&&seed_32, &&seed_33, &&seed_34, &&seed_35, &&seed_36, &&seed_37, &&seed_38, &&seed_39,
+		&&seed_40, &&seed_41, &&seed_42, &&seed_43, &&seed_44, &&seed_45, &&seed_46, &&seed_47,
+		&&seed_48, &&seed_49, &&seed_50, &&seed_51, &&seed_52, &&seed_53, &&seed_54, &&seed_55,
+		&&seed_56, &&seed_57, &&seed_58, &&seed_59, &&seed_60, &&seed_61, &&seed_62, &&seed_63,
+		&&seed_64, &&seed_65, &&seed_66, &&seed_67, &&seed_68, &&seed_69, &&seed_70, &&seed_71,
+		&&seed_72, &&seed_73, &&seed_74, &&seed_75, &&seed_76, &&seed_77, &&seed_78, &&seed_79,
+		&&seed_80, &&seed_81, &&seed_82, &&seed_83, &&seed_84, &&seed_85, &&seed_86, &&seed_87,
+		&&seed_88, &&seed_89, &&seed_90, &&seed_91, &&seed_92, &&seed_93, &&seed_94, &&seed_95,
+		&&seed_96, &&seed_97, &&seed_98, &&seed_99, &&seed_100, &&seed_101, &&seed_102, &&seed_103,
+		&&seed_104, &&seed_105, &&seed_106, &&seed_107, &&seed_108, &&seed_109, &&seed_110, &&seed_111,
+		&&seed_112, &&seed_113, &&seed_114, &&seed_115, &&seed_116, &&seed_117, &&seed_118, &&seed_119,
+		&&seed_120, &&seed_121, &&seed_122, &&seed_123, &&seed_124, &&seed_125, &&seed_126, &&seed_127,
+		&&pass_end,
+	};
+
+	if (!deltas) {
+		memcpy(labels, entry, sizeof(entry));
+		return 0;
+	}
+
+	uint32_t *const tbl = c->table;
+	const uint32_t words = c->words, blocks = c->blocks;
+	uint64_t *dl = deltas;
+	uint64_t *const end = deltas + nsamples;
+	uint64_t s = c->s, prev = c->prev;
+	unsigned left = stride; /* steps to the next read */
+
+	goto *entry[c->first_seeds];
+	SEED_STEP(0)
+	SEED_STEP(1)
+	SEED_STEP(2)
+	SEED_STEP(3)
+	SEED_STEP(4)
+	SEED_STEP(5)
+	SEED_STEP(6)
+	SEED_STEP(7)
+	SEED_STEP(8)
+	SEED_STEP(9)
+	SEED_STEP(10)
+	SEED_STEP(11)
+	SEED_STEP(12)
+	SEED_STEP(13)
+	SEED_STEP(14)
+	SEED_STEP(15)
+	SEED_STEP(16)
+	SEED_STEP(17)
+	SEED_STEP(18)
+	SEED_STEP(19)
+	SEED_STEP(20)
+	SEED_STEP(21)
+	SEED_STEP(22)
+	SEED_STEP(23)
+	SEED_STEP(24)
+	SEED_STEP(25)
+	SEED_STEP(26)
+	SEED_STEP(27)
+	SEED_STEP(28)
+	SEED_STEP(29)
+	SEED_STEP(30)
+	SEED_STEP(31)
+	SEED_STEP(32)
+	SEED_STEP(33)
+	SEED_STEP(34)
+	SEED_STEP(35)
+	SEED_STEP(36)
+	SEED_STEP(37)
+	SEED_STEP(38)
+	SEED_STEP(39)
+	SEED_STEP(40)
+	SEED_STEP(41)
+	SEED_STEP(42)
+	SEED_STEP(43)
+	SEED_STEP(44)
+	SEED_STEP(45)
+	SEED_STEP(46)
+	SEED_STEP(47)
+	SEED_STEP(48)
+	SEED_STEP(49)
+	SEED_STEP(50)
+	SEED_STEP(51)
+	SEED_STEP(52)
+	SEED_STEP(53)
+	SEED_STEP(54)
+	SEED_STEP(55)
+	SEED_STEP(56)
+	SEED_STEP(57)
+	SEED_STEP(58)
+	SEED_STEP(59)
+	SEED_STEP(60)
+	SEED_STEP(61)
+	SEED_STEP(62)
+	SEED_STEP(63)
+	SEED_STEP(64)
+	SEED_STEP(65)
+	SEED_STEP(66)
+	SEED_STEP(67)
+	SEED_STEP(68)
+	SEED_STEP(69)
+	SEED_STEP(70)
+	SEED_STEP(71)
+	SEED_STEP(72)
+	SEED_STEP(73)
+	SEED_STEP(74)
+	SEED_STEP(75)
+	SEED_STEP(76)
+	SEED_STEP(77)
+	SEED_STEP(78)
+	SEED_STEP(79)
+	SEED_STEP(80)
+	SEED_STEP(81)
+	SEED_STEP(82)
+	SEED_STEP(83)
+	SEED_STEP(84)
+	SEED_STEP(85)
+	SEED_STEP(86)
+	SEED_STEP(87)
+	SEED_STEP(88)
+	SEED_STEP(89)
+	SEED_STEP(90)
+	SEED_STEP(91)
+	SEED_STEP(92)
+	SEED_STEP(93)
+	SEED_STEP(94)
+	SEED_STEP(95)
+	SEED_STEP(96)
+	SEED_STEP(97)
+	SEED_STEP(98)
+	SEED_STEP(99)
+	SEED_STEP(100)
+	SEED_STEP(101)
+	SEED_STEP(102)
+	SEED_STEP(103)
+	SEED_STEP(104)
+	SEED_STEP(105)
+	SEED_STEP(106)
+	SEED_STEP(107)
+	SEED_STEP(108)
+	SEED_STEP(109)
+	SEED_STEP(110)
+	SEED_STEP(111)
+	SEED_STEP(112)
+	SEED_STEP(113)
+	SEED_STEP(114)
+	SEED_STEP(115)
+	SEED_STEP(116)
+	SEED_STEP(117)
+	SEED_STEP(118)
+	SEED_STEP(119)
+	SEED_STEP(120)
+	SEED_STEP(121)
+	SEED_STEP(122)
+	SEED_STEP(123)
+	SEED_STEP(124)
+	SEED_STEP(125)
+	SEED_STEP(126)
+	SEED_STEP(127)
+pass_end:
+	__asm__ __volatile__("" ::: "memory");
+	goto *entry[c->first_seeds];
+done:
+	c->s = s;
+	c->prev = prev;
+	return (size_t)(dl - deltas);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/*
  * Measure the code: copy k runs from labels[k] to labels[COPIES].  Choose
  * the first copy so the executed code is the largest that fits the L1
  * instruction cache (at least one copy).  If the compiler did not keep the
@@ -356,6 +615,27 @@ static void measure_code(struct collector *c, unsigned inst_kb)
 		(size_t)(lend - (const char *)labels[c->first - 1]) : 0;
 }
 
+/* The seeds walk's first copy, chosen as measure_code() chooses the
+ * walk's: the most of its own (shorter) code that fits the L1 I-cache. */
+static void measure_seeds_code(struct collector *c, unsigned inst_kb)
+{
+	const void *labels[COLLECTOR_COPIES + 1];
+	const char *lend;
+	size_t limit = (size_t)inst_kb * 1024;
+	unsigned k;
+
+	walk_seeds(c, 0, 1, NULL, labels);
+	lend = labels[COLLECTOR_COPIES];
+	c->first_seeds = 0;
+	for (k = 0; k < COLLECTOR_COPIES; k++)
+		if ((const char *)labels[k + 1] <= (const char *)labels[k])
+			return;
+	c->first_seeds = COLLECTOR_COPIES - 1;
+	while (c->first_seeds > 0 &&
+	       (size_t)(lend - (const char *)labels[c->first_seeds - 1]) <= limit)
+		c->first_seeds--;
+}
+
 struct collector *collector_new(unsigned data_kb, unsigned inst_kb)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -378,6 +658,7 @@ struct collector *collector_new(unsigned data_kb, unsigned inst_kb)
 	c->s = timer_now();
 	c->prev = timer_now();
 	measure_code(c, inst_kb ? inst_kb : 1);
+	measure_seeds_code(c, inst_kb ? inst_kb : 1);
 	return c;
 }
 
@@ -398,7 +679,20 @@ size_t collector_fill(struct collector *c, uint32_t *out, size_t nwords, uint64_
 	if (nwords == 0)
 		return 0;
 	n = walk(c, out, nwords, deltas, NULL);
+	c->steps += n;
 	seam_walk_spoil(out, nwords);
+	return n;
+}
+
+size_t collector_fill_seeds(struct collector *c, unsigned stride, uint64_t *deltas,
+			    size_t nsamples)
+{
+	size_t n;
+
+	if (nsamples == 0 || stride == 0)
+		return 0;
+	n = walk_seeds(c, nsamples, stride, deltas, NULL);
+	c->seeds_steps += (uint64_t)n * stride;
 	return n;
 }
 
@@ -424,4 +718,10 @@ void collector_warmup(struct collector *c)
 void collector_get_layout(const struct collector *c, struct collector_layout *l)
 {
 	*l = c->layout;
+}
+
+void collector_get_steps(const struct collector *c, uint64_t *steps, uint64_t *seeds_steps)
+{
+	*steps = c->steps;
+	*seeds_steps = c->seeds_steps;
 }

@@ -42,8 +42,19 @@ void collector_free(struct collector *c);
  * COLLECTOR_WORDS_PER_SAMPLE.  deltas receives nwords /
  * COLLECTOR_WORDS_PER_SAMPLE timer deltas; returns that count. */
 size_t collector_fill(struct collector *c, uint32_t *out, size_t nwords, uint64_t *deltas);
+/* The seeds walk: nsamples x stride steps of the same kind over the same
+ * table, but no output words, and the timer read once every stride steps:
+ * deltas[] receives nsamples deltas, each the time of stride steps.
+ * Returns nsamples.  Its timing differs from collector_fill()'s, so
+ * samples from one say nothing about the other (noise.h, "the seeds
+ * walk"). */
+size_t collector_fill_seeds(struct collector *c, unsigned stride, uint64_t *deltas,
+			    size_t nsamples);
 void collector_warmup(struct collector *c);
 void collector_get_layout(const struct collector *c, struct collector_layout *l);
+/* Steps walked so far by collector_fill() (warm-up included) and by
+ * collector_fill_seeds(): which walk made the samples, for the tests. */
+void collector_get_steps(const struct collector *c, uint64_t *steps, uint64_t *seeds_steps);
 
 /* The mock walk of test-seam builds (collector_mock_set()) is declared in
  * seams.h; collector_fill() passes each fill's output through it. */

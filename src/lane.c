@@ -308,7 +308,8 @@ static void release_fill(struct lane *l)
 {
 	struct lane_group *grp = l->grp;
 
-	wipe(l->walk, grp->fill_words * 4);
+	if (!l->noise.seeds_walk)       /* the seeds walk writes none */
+		wipe(l->walk, grp->fill_words * 4);
 	wipe(l->deltas, deltas_size(grp));
 	if (!l->pipe.has_collector)
 		return;
@@ -386,6 +387,11 @@ static int startup_online(struct lane *l)
 	ctl = ais31_ctl_new(&spec->startup, false);
 	if (!ctl)
 		return -ENOMEM;
+	/* The group tests walk output, which only the stream walk makes:
+	 * seeds mode runs it there too, on the same table (its samples are
+	 * health-tested and thrown away like the output). */
+	bool seeds_walk = l->noise.seeds_walk;
+	l->noise.seeds_walk = false;
 	while (ret == 0 && !ais31_ctl_finished(ctl) && !ais31_ctl_failed(ctl)) {
 		const uint8_t *w = (const uint8_t *)l->walk;
 		size_t left = l->grp->fill_words * 4;
@@ -407,6 +413,7 @@ static int startup_online(struct lane *l)
 		ret = -EIO;
 	}
 	wipe(l->walk, l->grp->fill_words * 4);
+	l->noise.seeds_walk = seeds_walk;
 	ais31_ctl_free(ctl);
 	return ret;
 }
@@ -516,7 +523,10 @@ int lane_init(struct lane_group *grp, struct lane *l)
 		return -ENOMEM;
 	/* Calibration measures the noise and, on the same samples, is the
 	 * SP 800-90B start-up health test (4.3 item 3: more than 1024). */
-	ret = noise_calibrate(&l->noise, grp->cfg.data_kb, grp->cfg.inst_kb, grp->cfg.table_fixed);
+	ret = grp->cfg.output == GEN_SEEDS ?
+	      noise_calibrate_seeds(&l->noise, grp->cfg.data_kb, grp->cfg.inst_kb,
+				    grp->cfg.table_fixed) :
+	      noise_calibrate(&l->noise, grp->cfg.data_kb, grp->cfg.inst_kb, grp->cfg.table_fixed);
 	if (ret < 0)
 		return ret;
 	l->cond = cond_new();

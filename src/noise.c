@@ -2,6 +2,7 @@
  *
  * Offered (see noise.h for the whole story):
  *   noise_calibrate()   measure the timer, climb the ladder, keep a rung;
+ *   noise_calibrate_seeds()  the same for the seeds walk;
  *   noise_survey()      the same, measuring every rung (--assess);
  *   noise_fill()        walk output and shaped samples at that rung;
  *   noise_shape(), noise_gcd()  the two steps of shaping, for the tests;
@@ -105,6 +106,13 @@ size_t noise_shape(uint64_t *d, size_t nsteps, unsigned stride, uint64_t gcd)
 
 size_t noise_fill(struct noise *n, uint32_t *out, size_t nwords, uint64_t *samples)
 {
+	if (n->seeds_walk) {
+		size_t k = collector_fill_seeds(n->col, n->stride, samples,
+						nwords / COLLECTOR_WORDS_PER_SAMPLE / n->stride);
+
+		return noise_shape(samples, k, 1, n->gcd);
+	}
+
 	size_t steps = collector_fill(n->col, out, nwords, samples);
 
 	return noise_shape(samples, steps, n->stride, n->gcd);
@@ -269,7 +277,7 @@ static int climb(struct noise *n, struct scratch *s, uint8_t *sym, bool survey)
 }
 
 static int calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed,
-		     bool survey)
+		     bool survey, bool seeds_walk)
 {
 	struct scratch s = { 0 };
 	const struct noise_rung *rungs;
@@ -280,6 +288,7 @@ static int calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool t
 	n->data_kb = data_kb ? data_kb : 1;
 	n->inst_kb = inst_kb ? inst_kb : 1;
 	n->table_fixed = table_fixed;
+	n->seeds_walk = seeds_walk;
 	n->stride = 1;
 	/* Pages of their own, unmapped after: calibration's scratch must not
 	 * stay resident for the run (the heap would keep it). */
@@ -304,12 +313,17 @@ out:
 
 int noise_calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed)
 {
-	return calibrate(n, data_kb, inst_kb, table_fixed, false);
+	return calibrate(n, data_kb, inst_kb, table_fixed, false, false);
 }
 
 int noise_survey(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed)
 {
-	return calibrate(n, data_kb, inst_kb, table_fixed, true);
+	return calibrate(n, data_kb, inst_kb, table_fixed, true, false);
+}
+
+int noise_calibrate_seeds(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed)
+{
+	return calibrate(n, data_kb, inst_kb, table_fixed, false, true);
 }
 
 void noise_free(struct noise *n)

@@ -28,6 +28,16 @@
  * tests, the conditioner, the seeds, --raw-samples): the sum of `stride`
  * consecutive walk deltas, divided by the granularity, reduced to its low
  * 8 bits.  noise_fill() hands out exactly that.
+ *
+ * The seeds walk.  Kernel seeds are hashed from samples alone, so the
+ * generator's seeds mode calibrates with noise_calibrate_seeds() and
+ * walks collector_fill_seeds(): the same steps with no output, the timer
+ * read once per sample instead of once per step.  Its sample is still
+ * the time of `stride` steps, but a timer read costs about as much as a
+ * step, so a sample costs about half (doc/figures.md).  Its timing is its
+ * own, so it is calibrated on its own samples, and the health tests see
+ * its samples; the measurement gcd (step 1) is taken on single steps of
+ * the stream walk in both cases (a sum of multiples of it is one too).
  */
 #ifndef HRNG_NOISE_H
 #define HRNG_NOISE_H
@@ -73,6 +83,8 @@ struct noise {
 	struct collector *col;    /* the collector of the chosen rung */
 	unsigned data_kb, inst_kb;
 	bool table_fixed;         /* -d given: only the stride climbs */
+	bool seeds_walk;          /* noise_calibrate_seeds(): samples from
+	                           * the seeds walk, no walk output */
 	uint64_t gcd;             /* timer granularity, ticks; >= 1 */
 	unsigned stride;          /* walk steps per sample */
 	unsigned rung;            /* index of the chosen rung */
@@ -94,10 +106,18 @@ int noise_calibrate(struct noise *n, unsigned data_kb, unsigned inst_kb, bool ta
  * first that passes is still the one chosen. */
 int noise_survey(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed);
 
+/* The same for the seeds walk (collector_fill_seeds()): the timer is
+ * read once per sample, not once per step, so a sample is the time of
+ * `stride` steps measured by one pair of reads, and no walk output is
+ * made.  Calibration, and every later noise_fill(), run on that walk. */
+int noise_calibrate_seeds(struct noise *n, unsigned data_kb, unsigned inst_kb, bool table_fixed);
+
 /* Walk output and samples: out[0..nwords) gets walk output (nwords a
  * multiple of 8 x stride); samples[] must have room for nwords / 8
  * entries (it holds the raw deltas on the way), and its first
- * nwords / 8 / stride receive the samples.  Returns that count. */
+ * nwords / 8 / stride receive the samples.  Returns that count.  After
+ * noise_calibrate_seeds() out is not touched (it may be NULL): the same
+ * nwords / 8 steps are walked, but only the samples are made. */
 size_t noise_fill(struct noise *n, uint32_t *out, size_t nwords, uint64_t *samples);
 /* Walk bytes behind one sample: 32 x stride. */
 size_t noise_sample_bytes(const struct noise *n);

@@ -127,7 +127,56 @@ static void test_small_fill(void **state)
 	collector_free(c);
 }
 
+/* The seeds walk: a sample per stride steps, counted as its own steps,
+ * and no step of the stream walk. */
+static void test_seeds_walk(void **state)
+{
+	struct collector *c = collector_new(16, 16);
+	uint32_t w[COLLECTOR_WORDS_PER_SAMPLE * 3];
+	uint64_t d[64], steps, seeds, steps0, seeds0;
+	unsigned stride;
+
+	(void)state;
+	collector_get_steps(c, &steps, &seeds);
+	assert_int_equal(steps, 0);
+	assert_int_equal(seeds, 0);
+	for (stride = 1; stride <= 8; stride *= 2) {
+		collector_get_steps(c, &steps0, &seeds0);
+		assert_int_equal(collector_fill_seeds(c, stride, d, 64), 64);
+		collector_get_steps(c, &steps, &seeds);
+		assert_int_equal(steps, steps0);
+		assert_int_equal(seeds, seeds0 + 64 * stride);
+	}
+	assert_int_equal(collector_fill_seeds(c, 4, d, 0), 0);
+	assert_int_equal(collector_fill(c, w, COLLECTOR_WORDS_PER_SAMPLE * 3, d), 3);
+	collector_get_steps(c, &steps, &seeds);
+	assert_int_equal(steps, 3);
+	collector_free(c);
+}
+
 #ifdef HRNG_TEST_SEAMS
+/* A sample is the time of stride steps: with a mock timer, which stands
+ * for one step's delta a read, the sum of stride of them (a mock build's
+ * seeds walk reads the mock at every step, collector.c; a real build's
+ * only once a sample). */
+static void test_seeds_walk_reads(void **state)
+{
+	struct collector *c = collector_new(16, 16);
+	uint64_t d[64], t0, t1;
+	size_t i;
+
+	(void)state;
+	timer_mock_set("step:1");
+	t0 = timer_now();
+	assert_int_equal(collector_fill_seeds(c, 8, d, 64), 64);
+	t1 = timer_now();
+	assert_int_equal(t1 - t0, 64 * 8 + 1);
+	for (i = 1; i < 64; i++)
+		assert_int_equal(d[i], 8);
+	timer_mock_set("real");
+	collector_free(c);
+}
+
 /* With a dead timer the walk is a deterministic function of its start: two
  * collectors give identical output.  This is why the health tests look at
  * the deltas and not at the output. */
@@ -161,7 +210,9 @@ int main(void)
 		cmocka_unit_test(test_layout_measured),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_small_fill),
+		cmocka_unit_test(test_seeds_walk),
 #ifdef HRNG_TEST_SEAMS
+		cmocka_unit_test(test_seeds_walk_reads),
 		cmocka_unit_test(test_dead_timer_is_deterministic),
 #endif
 	};

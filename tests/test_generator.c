@@ -181,6 +181,46 @@ static void test_seeds_and_discard(void **state)
 	gen_free(g);
 }
 
+/* Seeds come from the seeds walk (noise.h): every sample behind them, and
+ * the start-up calibration, walked it; the stream walk runs only for the
+ * start-up AIS-31 group (walk output), never once output is made.  A
+ * stream generator never runs the seeds walk. */
+static void test_seeds_walk_used(void **state)
+{
+	struct testspec spec = spec_of("ta8bcb");
+	struct gen_config gc = config(1, 16 * 1024);
+	uint8_t buf[1024];
+	struct generator *g;
+	struct gen_stats s0, s1;
+	uint64_t steps0, seeds0, steps, seeds;
+
+	(void)state;
+	gc.output = GEN_SEEDS;
+	gc.spec = &spec;
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_true(gen_noise(g)->seeds_walk);
+	gen_get_stats(g, &s0);
+	collector_get_steps(gen_noise(g)->col, &steps0, &seeds0);
+	assert_true(seeds0 >= (uint64_t)NOISE_CALIB_SAMPLES * gen_noise(g)->stride);
+	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
+	gen_get_stats(g, &s1);
+	collector_get_steps(gen_noise(g)->col, &steps, &seeds);
+	assert_true(s1.samples > s0.samples);
+	assert_int_equal(seeds - seeds0, (s1.samples - s0.samples) * gen_noise(g)->stride);
+	assert_int_equal(steps, steps0);
+	gen_free(g);
+
+	gc.output = GEN_STREAM;
+	gc.spec = NULL;         /* no collector thread: the counts are still */
+	assert_int_equal(gen_new(&g, &gc), 0);
+	assert_false(gen_noise(g)->seeds_walk);
+	assert_int_equal(gen_read(g, buf, sizeof(buf)), 0);
+	collector_get_steps(gen_noise(g)->col, &steps, &seeds);
+	assert_int_equal(seeds, 0);
+	assert_true(steps > 0);
+	gen_free(g);
+}
+
 /* gen_prefill() produces ahead: the read that follows needs no new fill.
  * Seeds hold no walk byte, so with -o ta8bcb only the start-up tests run
  * on the walk: no continuous procedure, and no seed waits for one. */
@@ -734,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_start_lanes_before_read),
 		cmocka_unit_test(test_seeds_and_discard),
+		cmocka_unit_test(test_seeds_walk_used),
 		cmocka_unit_test(test_prefill),
 		cmocka_unit_test(test_peek_consume),
 		cmocka_unit_test(test_read_wipes),

@@ -241,6 +241,46 @@ static void test_real_timer(void **state)
 	noise_free(&n);
 }
 
+/* noise_calibrate_seeds(): calibration ran on the seeds walk, at least a
+ * rung's samples of it on the collector kept, and so does every fill,
+ * which writes no walk output.  noise_calibrate() never runs it. */
+static void test_seeds_calibration(void **state)
+{
+	enum { WORDS = 64 * 1024 };
+	uint32_t *w = malloc(WORDS * sizeof(uint32_t));
+	uint64_t *s = malloc(WORDS / 8 * sizeof(uint64_t));
+	uint64_t steps0, seeds0, steps, seeds;
+	struct noise n;
+	size_t i;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(s);
+	assert_int_equal(noise_calibrate_seeds(&n, 32, 32, false), 0);
+	check_calibrated(&n);
+	assert_true(n.seeds_walk);
+	collector_get_steps(n.col, &steps0, &seeds0);
+	assert_true(seeds0 >= (uint64_t)NOISE_CALIB_SAMPLES * n.stride);
+	for (i = 0; i < WORDS; i++)
+		w[i] = 0xa5a5a5a5;
+	assert_int_equal(noise_fill(&n, w, WORDS, s), WORDS / 8 / n.stride);
+	for (i = 0; i < WORDS; i++)
+		assert_int_equal(w[i], 0xa5a5a5a5);
+	collector_get_steps(n.col, &steps, &seeds);
+	assert_int_equal(steps, steps0);
+	assert_int_equal(seeds, seeds0 + WORDS / 8);
+	noise_free(&n);
+
+	assert_int_equal(noise_calibrate(&n, 32, 32, false), 0);
+	assert_false(n.seeds_walk);
+	check_fill(&n);
+	collector_get_steps(n.col, &steps, &seeds);
+	assert_int_equal(seeds, 0);
+	noise_free(&n);
+	free(w);
+	free(s);
+}
+
 /* --assess's survey measures every rung and still picks the first pass. */
 static void test_survey(void **state)
 {
@@ -362,6 +402,17 @@ static void test_zen5_recording_climbs(void **state)
 	assert_true(n.trial[0].est.h < 1.0);
 	assert_true(n.stride >= 4 && n.stride <= 16);
 	noise_free(&n);
+	/* The seeds walk, replayed the same way (one recorded delta a step),
+	 * climbs the same ladder from the same start. */
+	assert_int_equal(timer_mock_set(path), 0);
+	assert_int_equal(noise_calibrate_seeds(&n, 48, 32, false), 0);
+	timer_mock_set("real");
+	check_calibrated(&n);
+	assert_true(n.seeds_walk);
+	assert_int_equal(n.gcd, 1);
+	assert_true(n.trial[0].est.h < 1.0);
+	assert_true(n.stride >= 4 && n.stride <= 16);
+	noise_free(&n);
 }
 
 /* A timer quantised to 21 ticks from the first read: the granularity is
@@ -374,6 +425,15 @@ static void test_quantised_timer_gcd(void **state)
 	(void)state;
 	assert_int_equal(timer_mock_set("coarse:0,21"), 0);
 	ret = noise_calibrate(&n, 32, 32, false);
+	timer_mock_set("real");
+	assert_true(ret == 0 || ret == -EIO);
+	assert_true(n.gcd >= 21 && n.gcd % 21 == 0);
+	if (ret == 0)
+		check_calibrated(&n);
+	noise_free(&n);
+	/* the same for the seeds walk: its samples are multiples too */
+	assert_int_equal(timer_mock_set("coarse:0,21"), 0);
+	ret = noise_calibrate_seeds(&n, 32, 32, false);
 	timer_mock_set("real");
 	assert_true(ret == 0 || ret == -EIO);
 	assert_true(n.gcd >= 21 && n.gcd % 21 == 0);
@@ -393,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_ladder_order),
 		cmocka_unit_test(test_claim_fixed),
 		cmocka_unit_test(test_real_timer),
+		cmocka_unit_test(test_seeds_calibration),
 		cmocka_unit_test(test_survey),
 #ifdef HRNG_TEST_SEAMS
 		cmocka_unit_test(test_dead_timers_refused_at_once),

@@ -100,6 +100,28 @@ static void test_noise_alive(void **state)
 	noise_free(&n);
 }
 
+/* The same for the seeds walk (noise.h), calibrated on its own samples:
+ * fresh samples of it carry at least the claim too. */
+static void test_seeds_noise_alive(void **state)
+{
+	uint64_t *d = malloc(ALIVE_SAMPLES * sizeof(uint64_t));
+	struct est_result r;
+	struct noise n;
+	double h;
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(noise_calibrate_seeds(&n, 32, 32, false), 0);
+	assert_int_equal(collector_fill_seeds(n.col, n.stride, d, ALIVE_SAMPLES), ALIVE_SAMPLES);
+	h = delta_bits(d, ALIVE_SAMPLES, 1, &r);
+	print_message("# seeds walk noise: stride %u, gcd %llu: MCV %.3f, Lag %.3f bits/sample "
+		      "over %d samples (claim %.2f)\n", n.stride, (unsigned long long)n.gcd,
+		      r.mcv, r.lag, ALIVE_SAMPLES, noise_claim_bits());
+	assert_true(h >= noise_claim_bits());
+	noise_free(&n);
+	free(d);
+}
+
 /* The controls: the same measurement on deltas that carry nothing. */
 static void test_dead_deltas_measured_dead(void **state)
 {
@@ -244,6 +266,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_noise_alive),
+		cmocka_unit_test(test_seeds_noise_alive),
 		cmocka_unit_test(test_dead_deltas_measured_dead),
 #ifdef HRNG_MOCK_TIMER
 		cmocka_unit_test(test_dead_timers_measured_dead),
