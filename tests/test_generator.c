@@ -187,8 +187,8 @@ static void test_seeds_and_discard(void **state)
  * stream generator never runs the seeds walk. */
 static void test_seeds_walk_used(void **state)
 {
-	struct testspec spec = spec_of("ta8bcb");
-	struct gen_config gc = config(1, 16 * 1024);
+	struct testspec spec = test_spec("ta8bcb");
+	struct gen_config gc = test_gen_config(1, 16 * 1024);
 	uint8_t buf[1024];
 	struct generator *g;
 	struct gen_stats s0, s1;
