@@ -442,7 +442,7 @@ static void fit_fd_limit(struct egd_config *c)
 }
 
 int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
-		   egd_read_fn read, void *ctx, char *err, size_t errlen)
+		   const struct byte_source *src, char *err, size_t errlen)
 {
 	struct egd_config c = *cfg;
 	struct egd_server *s;
@@ -458,8 +458,7 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 		egd_server_free(s);
 		return -1;
 	}
-	s->read = read;
-	s->ctx = ctx;
+	s->src = *src;
 	for (i = 0; i < s->nls; i++) {
 		const struct egd_listener_cfg *lc = &c.listeners[i];
 		struct listen_spec ls = { lc->spec, lc->inherited, lc->fd,

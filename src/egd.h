@@ -38,6 +38,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "source.h"
+
 /* ---------------------------------------------------------------- protocol */
 
 enum egd_command {
@@ -101,9 +103,6 @@ enum {
 };
 #define EGD_RATE_MAX 1000000000ull   /* bytes/s and burst: keeps tokens in 64 bits */
 
-/* The byte source: fill buf with exactly n bytes; 0, or -EIO when the
- * source is dead (the generator's gen_read() has this shape). */
-typedef int (*egd_read_fn)(void *ctx, void *buf, size_t n);
 
 struct egd_listener_stats {
 	uint64_t bytes_served;          /* random bytes queued (0x01, 0x02) */
@@ -120,13 +119,15 @@ struct egd_listener_stats {
 
 struct egd_server;
 
-/* Open every listener.  Returns 0, or -1 with a one-line reason in err
+/* Open every listener; requests are served from src's read() (copied: it
+ * fills exactly n bytes and returns 0, or a negative value when the
+ * source is dead).  Returns 0, or -1 with a one-line reason in err
  * (nothing is left open or created then).  max_clients is fitted under
  * RLIMIT_NOFILE: the soft limit is raised as far as it needs and the hard
  * limit allows; below that fewer clients are served (one warning line;
  * egd_max_pollfds() tells). */
 int egd_server_new(struct egd_server **s, const struct egd_config *cfg,
-		   egd_read_fn read, void *ctx, char *err, size_t errlen);
+		   const struct byte_source *src, char *err, size_t errlen);
 size_t egd_max_pollfds(const struct egd_server *s);
 /* Fill up to max pollfds (returns how many) and lower *timeout_ns (never
  * raise it; -1 = infinite) to when a rate-limited client can next be

@@ -73,8 +73,7 @@ struct egd_server {
 	unsigned max_per_uid;           /* UNIX peers of one uid but root */
 	unsigned nclients;
 	unsigned cursor;                /* round robin: the pass starts here */
-	egd_read_fn read;
-	void *ctx;
+	struct byte_source src;        /* read() only: whole requests */
 	uint64_t rate, burst;
 	size_t queue_max;
 	bool more;                      /* the last pass left work undone */

@@ -167,7 +167,7 @@ static int queue_random(struct egd_server *s, struct egd_client *c, size_t n)
 {
 	uint8_t *p = out_tail(s, c, n);
 
-	if (s->read(s->ctx, p, n) < 0) {
+	if (s->src.read(s->src.ctx, p, n) < 0) {
 		wipe(p, n);
 		if (!s->source_dead)
 			log_warnx("egd: the byte source failed; closing clients");

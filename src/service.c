@@ -102,8 +102,10 @@ static int open_egd(struct daemon *d)
 		}
 		ec.unix_gid = gr->gr_gid;
 	}
-	if (egd_server_new(&d->srv, &ec, c->egd_read ? c->egd_read : egd_gen_read,
-			   c->egd_read ? c->egd_ctx : d, err, sizeof(err)) < 0) {
+	struct byte_source gen = { .read = egd_gen_read, .ctx = d };
+
+	if (egd_server_new(&d->srv, &ec, c->egd_source.read ? &c->egd_source : &gen, err,
+			   sizeof(err)) < 0) {
 		log_errx("%s", err);
 		return 1;
 	}
@@ -140,7 +142,7 @@ static int start(struct daemon *d)
 	    !(d->feeder = feeder_new(d->k, &d->info, d->g, &c->feeder, c->stop, &d->fs)))
 		return 1;
 	gc.output = GEN_STREAM;
-	if (d->srv && !c->egd_read && report_gen_failed(gen_new(&d->eg, &gc)))
+	if (d->srv && !c->egd_source.read && report_gen_failed(gen_new(&d->eg, &gc)))
 		return 1;
 	return 0;
 }

@@ -30,8 +30,7 @@ struct daemon_config {
 	struct gen_config gen;          /* both generators' (.output is set here) */
 	struct egd_config egd;          /* .nlisteners 0: no EGD server */
 	const char *egd_group;          /* --egd-group (sets egd.unix_gid), NULL = none */
-	egd_read_fn egd_read;           /* EGD's byte source; NULL: a GEN_STREAM generator */
-	void *egd_ctx;
+	struct byte_source egd_source;  /* EGD's bytes; .read NULL: a GEN_STREAM generator */
 	bool process;                   /* the real daemon (see above) */
 	bool detach;                    /* fork; with process */
 	const char *pidfile;            /* with detach, NULL = none */

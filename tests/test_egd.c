@@ -126,7 +126,8 @@ static int srv_open(struct srv *v, struct egd_config *cfg)
 {
 	v->src.log = calloc(1, LOG_CAP);
 	assert_non_null(v->src.log);
-	if (egd_server_new(&v->s, cfg, source_read, &v->src, v->err, sizeof(v->err)) < 0)
+	if (egd_server_new(&v->s, cfg, &(struct byte_source){ .read = source_read, .ctx = &v->src },
+			   v->err, sizeof(v->err)) < 0)
 		return -1;
 	assert_int_equal(pipe2(v->stop, O_CLOEXEC), 0);
 	assert_int_equal(pthread_create(&v->th, NULL, srv_loop, v), 0);
@@ -911,7 +912,7 @@ static int fd_limit_child(const char *spec, const char *logpath)
 
 	if (freopen(logpath, "w", stderr) == NULL || setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 10;
-	if (egd_server_new(&s, &cfg, source_read, NULL, err, sizeof(err)) < 0)
+	if (egd_server_new(&s, &cfg, &(struct byte_source){ .read = source_read }, err, sizeof(err)) < 0)
 		return 11;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 1024 + 1 ||
 	    egd_max_pollfds(s) != 1024 + 1)
@@ -919,7 +920,7 @@ static int fd_limit_child(const char *spec, const char *logpath)
 	egd_server_free(s);
 	rl = (struct rlimit){ 64, 64 };
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 ||
-	    egd_server_new(&s, &cfg, source_read, NULL, err, sizeof(err)) < 0)
+	    egd_server_new(&s, &cfg, &(struct byte_source){ .read = source_read }, err, sizeof(err)) < 0)
 		return 13;
 	if (egd_max_pollfds(s) != 64 - 16)    /* the listener, 47 clients */
 		return 14;
@@ -1000,7 +1001,7 @@ static int try_new(const char *spec, mode_t mode, gid_t gid, char *err, size_t e
 	struct egd_config cfg = { .listeners = &l, .nlisteners = 1,
 				  .unix_mode = mode, .unix_gid = gid };
 
-	return egd_server_new(s, &cfg, source_read, NULL, err, errlen);
+	return egd_server_new(s, &cfg, &(struct byte_source){ .read = source_read }, err, errlen);
 }
 
 static void test_socket_file(void **state)
@@ -1113,7 +1114,8 @@ static void test_stall_and_idle(void **state)
 
 	(void)state;
 	snprintf(spec, sizeof(spec), "unix:%s/stall", test_dir);
-	assert_int_equal(egd_server_new(&s, &cfg, source_read, &src, err, sizeof(err)), 0);
+	assert_int_equal(egd_server_new(&s, &cfg, &(struct byte_source){ .read = source_read, .ctx = &src },
+					err, sizeof(err)), 0);
 	idle = egd_client_unix(spec);
 	half = egd_client_unix(spec);
 	egd_send_all(half, "\x02", 1);

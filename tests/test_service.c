@@ -116,7 +116,7 @@ static void test_egd_only(void **state)
 	c.feeder.feed = false;
 	c.egd = (struct egd_config){ .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 				     .unix_gid = (gid_t)-1 };
-	c.egd_read = zero_read;
+	c.egd_source.read = zero_read;
 	c.extra = &h;
 	c.egd_now = &probe.egd;
 	assert_int_equal(daemon_run(&c, &res), 0);

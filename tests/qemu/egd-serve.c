@@ -79,7 +79,8 @@ static int source_read(void *ctx, void *buf, size_t n)
 
 /* The known stream, recorded or not; "gen": NULL, the daemon's own
  * GEN_STREAM generator serves. */
-static int source_open(struct source *src, const char *served, egd_read_fn *read)
+static int source_open(struct source *src, const char *served,
+		       int (**read)(void *, void *, size_t))
 {
 	*read = source_read;
 	if (strcmp(served, "-") == 0)
@@ -138,17 +139,17 @@ static int serve(const char *path, const char *served, unsigned timeout_s)
 		.gen = { .buffer_words = 128 * 1024, .threads = 1, .spec = NULL },
 		.egd = { .listeners = &l, .nlisteners = 1, .unix_mode = 0600,
 			 .unix_gid = (gid_t)-1, .max_clients = 1024 },
-		.egd_ctx = &src, .extra = &th, .stats_at_end = true, .stop = &stop,
+		.egd_source.ctx = &src, .extra = &th, .stats_at_end = true, .stop = &stop,
 	};
 	struct cache_geom geom;
 	int status;
 
 	snprintf(spec, sizeof(spec), "unix:%s", path);
-	if (source_open(&src, served, &c.egd_read) < 0) {
+	if (source_open(&src, served, &c.egd_source.read) < 0) {
 		fprintf(stderr, "egd-serve: cannot open the source %s\n", served);
 		return 1;
 	}
-	if (!c.egd_read) {
+	if (!c.egd_source.read) {
 		cpu_detect(&geom, 0, 0);
 		c.gen.data_kb = geom.data_kb;
 		c.gen.inst_kb = geom.inst_kb;
