@@ -133,7 +133,7 @@ if command -v python3 >/dev/null 2>&1; then
 		pid=$!
 		i=0
 		while kill -0 "$pid" 2>/dev/null && ! grep -q "serving EGD only" err.txt &&
-		      [ $i -lt 200 ]; do
+		      [ $i -lt 600 ]; do
 			sleep 0.05; i=$((i + 1))
 		done
 		first="" second="" started=0
@@ -142,6 +142,11 @@ if command -v python3 >/dev/null 2>&1; then
 			first=$(egd_client)
 			[ "${2:-2}" -eq 1 ] || ! kill -0 "$pid" 2>/dev/null || second=$(egd_client)
 			kill -TERM "$pid" 2>/dev/null
+		elif kill -0 "$pid" 2>/dev/null; then
+			# neither serving nor ended in 30 s: killed, so the wait
+			# below ends and the status (137) fails the check
+			echo "# $mode: neither serving nor ended after 30 s; killed"
+			kill -KILL "$pid" 2>/dev/null
 		fi
 		wait "$pid"; st=$?; pid=""
 	}
