@@ -231,12 +231,26 @@ static uint64_t until_writable(const struct kernel_sim *s)
 	return (uint64_t)((s->avail - s->threshold) / rate) + 1;
 }
 
+/* The end of a wait that was not interrupted: counted, and the daemon's
+ * turn begins. */
+static int woke(struct kernel_sim *s, int ret)
+{
+	if (ret == WAIT_WRITABLE) {
+		s->stats.wake_writable++;
+		s->woken = true;
+		s->woken_real = monotonic_ns();
+	} else {
+		s->stats.wake_timeout++;
+	}
+	handed_back(s);
+	return ret;
+}
+
 static int sim_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 		    size_t nextra, int64_t timeout_ns)
 {
 	struct kernel_sim *s = sim_of(k);
 	uint64_t dt, t_end, t_usr1 = UINT64_MAX, t_event = UINT64_MAX;
-	int ret;
 
 	(void)extra;
 	(void)nextra;
@@ -255,10 +269,8 @@ static int sim_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 		handed_back(s);
 		return -EINTR;
 	}
-	if (want_writable && writable(s)) {
-		ret = WAIT_WRITABLE;
-		goto out;
-	}
+	if (want_writable && writable(s))
+		return woke(s, WAIT_WRITABLE);
 	if (s->cfg.usr1 && s->cfg.usr1_at_ns && !s->usr1_sent)
 		t_usr1 = s->cfg.usr1_at_ns > s->now ? s->cfg.usr1_at_ns - s->now : 0;
 	if (want_writable)
@@ -282,17 +294,7 @@ static int sim_wait(struct kernel *k, bool want_writable, struct pollfd *extra,
 		handed_back(s);
 		return -EINTR;
 	}
-	ret = t_event == dt ? WAIT_WRITABLE : WAIT_TIMEOUT;
-out:
-	if (ret == WAIT_WRITABLE) {
-		s->stats.wake_writable++;
-		s->woken = true;
-		s->woken_real = monotonic_ns();
-	} else {
-		s->stats.wake_timeout++;
-	}
-	handed_back(s);
-	return ret;
+	return woke(s, t_event == dt ? WAIT_WRITABLE : WAIT_TIMEOUT);
 }
 
 static uint64_t sim_now_ns(struct kernel *k)
