@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "generator.h"
+#include "genconfig.h"
 #include "health.h"
 #include "noise.h"
 #include "ring.h"
