@@ -377,22 +377,20 @@ static void t5_prepare(const uint64_t *w, uint64_t *wm,
 }
 
 
+AIS31_INLINE unsigned t5_distance_words(const uint64_t *wm, const uint64_t *s)
+{
+	unsigned i, z = 0;
+
+	for (i = 0; i < T5_WORDS; i++)
+		z += popcount64((wm[i] ^ s[i]) & ais31_t5_mask[i]);
+	return z;
+}
+
 AIS31_KERNEL
 static unsigned t5_search_words(const uint64_t *wm,
 				uint64_t (*sh)[T5_SHIFT_WORDS])
 {
-	unsigned i, tau, best_tau = 1, best_dev = 0;
-
-	for (tau = 1; tau <= A_T5_TAU_MAX; tau++) {
-		const uint64_t *s = sh[tau & 63] + (tau >> 6);
-		unsigned z = 0;
-
-		for (i = 0; i < T5_WORDS; i++)
-			z += popcount64((wm[i] ^ s[i]) & ais31_t5_mask[i]);
-		if (t5_better(z, &best_dev))
-			best_tau = tau;
-	}
-	return best_tau;
+	return t5_search(wm, sh, t5_distance_words);
 }
 
 static unsigned t5_best_tau(const uint64_t *w, uint64_t (*sh)[T5_SHIFT_WORDS])

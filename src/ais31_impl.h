@@ -198,6 +198,23 @@ AIS31_INLINE bool t5_better(unsigned z, unsigned *best_dev)
 	return true;
 }
 
+/* T5's search over every shift tau, for both kernels: dist(wm, s) counts
+ * the bits where wm and its copy shifted by tau (s) differ, inlined into
+ * each kernel with that kernel's instructions; the first tau furthest from
+ * the expected count wins. */
+AIS31_INLINE unsigned t5_search(const uint64_t *wm,
+				uint64_t (*sh)[T5_SHIFT_WORDS],
+				unsigned (*dist)(const uint64_t *wm,
+						 const uint64_t *s))
+{
+	unsigned tau, best_tau = 1, best_dev = 0;
+
+	for (tau = 1; tau <= A_T5_TAU_MAX; tau++)
+		if (t5_better(dist(wm, sh[tau & 63] + (tau >> 6)), &best_dev))
+			best_tau = tau;
+	return best_tau;
+}
+
 /* The bit-counting kernels: word at a time (ais31_a.c), or eight words
  * (ais31_wide.c), chosen once while the tables are built. */
 struct ais31_kernels {

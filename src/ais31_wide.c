@@ -116,29 +116,29 @@ static void block_count_avx512(const struct block_words *bw,
 	c->nibble[0] -= (64 * BW_VEC_END - A_BLOCK_BITS) / 4;
 }
 
+AVX512_POPCNT __attribute__((always_inline))
+static inline unsigned t5_distance_avx512(const uint64_t *wm, const uint64_t *s)
+{
+	__m512i acc = _mm512_setzero_si512();
+	unsigned i;
+
+	for (i = 0; i < T5_VEC_WORDS; i += 8) {
+		__m512i x = _mm512_xor_si512(
+			_mm512_loadu_si512((const void *)(wm + i)),
+			_mm512_loadu_si512((const void *)(s + i)));
+
+		x = _mm512_and_si512(x, _mm512_loadu_si512(
+				     (const void *)(ais31_t5_mask + i)));
+		acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+	}
+	return (unsigned)_mm512_reduce_add_epi64(acc);
+}
+
 AVX512_POPCNT
 static unsigned t5_search_avx512(const uint64_t *wm,
 				 uint64_t (*sh)[T5_SHIFT_WORDS])
 {
-	unsigned i, tau, best_tau = 1, best_dev = 0;
-
-	for (tau = 1; tau <= A_T5_TAU_MAX; tau++) {
-		const uint64_t *s = sh[tau & 63] + (tau >> 6);
-		__m512i acc = _mm512_setzero_si512();
-
-		for (i = 0; i < T5_VEC_WORDS; i += 8) {
-			__m512i x = _mm512_xor_si512(
-				_mm512_loadu_si512((const void *)(wm + i)),
-				_mm512_loadu_si512((const void *)(s + i)));
-
-			x = _mm512_and_si512(x, _mm512_loadu_si512(
-					     (const void *)(ais31_t5_mask + i)));
-			acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
-		}
-		if (t5_better((unsigned)_mm512_reduce_add_epi64(acc), &best_dev))
-			best_tau = tau;
-	}
-	return best_tau;
+	return t5_search(wm, sh, t5_distance_avx512);
 }
 
 void ais31_wide_choose(struct ais31_kernels *k)

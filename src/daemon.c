@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "signals.h"
 #include "util.h"
 
 /* The pidfile, open and locked for the daemon's life (-1: none). */
@@ -113,23 +114,11 @@ void pidfile_remove(const char *path)
 
 static volatile sig_atomic_t parent_signal;
 
+/* A stop signal to the waiting parent stops the daemon too: the parent
+ * passes it on and then waits for the daemon's own exit status. */
 static void on_parent_signal(int sig)
 {
 	parent_signal = sig;
-}
-
-/* A stop signal to the waiting parent stops the daemon too: the parent
- * passes it on and then waits for the daemon's own exit status. */
-static void parent_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_parent_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* The child's exit status as a shell would give it. */
@@ -175,7 +164,7 @@ static void parent_wait(pid_t child, int fd)
 	bool passed = false;
 	ssize_t r;
 
-	parent_signals();
+	signals_catch_stop(on_parent_signal);
 	r = parent_read(child, fd, &status, 1, &passed);
 	while (r == 1 && status != 0 && have < sizeof(why) - 1) {
 		ssize_t k = parent_read(child, fd, why + have, sizeof(why) - 1 - have, &passed);

@@ -89,6 +89,15 @@ unsigned health_apt_cutoff(bool permanent)
 	return permanent ? c->apt_perm : c->apt;
 }
 
+/* Slow path of both tests, taken only once a count has reached the
+ * intermittent cut-off: the test's bit, and its permanent bit too once the
+ * count has reached the permanent cut-off. */
+static unsigned verdict(unsigned count, unsigned cutoff_perm, unsigned bit,
+			unsigned permanent_bit)
+{
+	return count >= cutoff_perm ? bit | permanent_bit : bit;
+}
+
 /* ------------------------------------------------------------------------
  * Repetition Count Test, SP 800-90B 4.4.1
  *
@@ -116,13 +125,6 @@ static void rct_init(struct health_rct *t, const struct health_cutoffs *c)
 	t->cutoff_perm = c->rct_perm;
 }
 
-/* Slow path, taken only once a run has reached the intermittent cut-off. */
-static unsigned rct_verdict(const struct health_rct *t, unsigned run)
-{
-	return run >= t->cutoff_perm ? HEALTH_RCT | HEALTH_RCT_PERMANENT :
-				       HEALTH_RCT;
-}
-
 /* The state lives in locals through the loop: samples may alias the
  * struct (both are uint64_t), which would otherwise force a load and a
  * store of every field per sample. */
@@ -142,7 +144,8 @@ static unsigned rct_insert(struct health_rct *t, const uint64_t *s, size_t n)
 		if (++run == 0)
 			run--;
 		if (run >= cutoff)
-			fail |= rct_verdict(t, run);
+			fail |= verdict(run, t->cutoff_perm, HEALTH_RCT,
+					HEALTH_RCT_PERMANENT);
 	}
 	t->last = last;
 	t->run = run;
@@ -171,12 +174,6 @@ static void apt_init(struct health_apt *t, const struct health_cutoffs *c)
 	t->cutoff_perm = c->apt_perm;
 }
 
-static unsigned apt_verdict(const struct health_apt *t, unsigned count)
-{
-	return count >= t->cutoff_perm ? HEALTH_APT | HEALTH_APT_PERMANENT :
-					 HEALTH_APT;
-}
-
 /* Locals for the state, for the same aliasing reason as rct_insert(). */
 static unsigned apt_insert(struct health_apt *t, const uint64_t *s, size_t n)
 {
@@ -190,7 +187,8 @@ static unsigned apt_insert(struct health_apt *t, const uint64_t *s, size_t n)
 			first = s[i];
 			count = 1;
 		} else if (s[i] == first && ++count >= cutoff) {
-			fail |= apt_verdict(t, count);
+			fail |= verdict(count, t->cutoff_perm, HEALTH_APT,
+					HEALTH_APT_PERMANENT);
 		}
 		if (++pos == HEALTH_APT_WINDOW)
 			pos = 0;

@@ -70,6 +70,20 @@ struct kernel {
 	void (*close)(struct kernel *k);
 };
 
+/* The operations of a driver whose functions are named prefix_<operation>
+ * (linux_wait, sim_wait): every driver offers all of them. */
+#define KERNEL_OPS(prefix)						\
+	.entropy_avail = prefix##_entropy_avail,			\
+	.poolsize = prefix##_poolsize,					\
+	.has_read_threshold = prefix##_has_read_threshold,		\
+	.write_threshold = prefix##_write_threshold,			\
+	.set_write_threshold = prefix##_set_write_threshold,		\
+	.add_entropy = prefix##_add_entropy,				\
+	.crng_ready = prefix##_crng_ready,				\
+	.wait = prefix##_wait,						\
+	.now_ns = prefix##_now_ns,					\
+	.close = prefix##_close
+
 struct kernel_info {
 	enum kernel_pool pool;
 	int poolsize;

@@ -267,19 +267,7 @@ int kernel_linux_open(struct kernel *k, const char *random_path, const char *pro
 	}
 	c->fd = fd;
 	snprintf(c->proc, sizeof(c->proc), "%s", proc_dir ? proc_dir : "/proc/sys/kernel/random");
-	*k = (struct kernel){
-		.name = "linux", .ctx = c,
-		.entropy_avail = linux_entropy_avail,
-		.poolsize = linux_poolsize,
-		.has_read_threshold = linux_has_read_threshold,
-		.write_threshold = linux_write_threshold,
-		.set_write_threshold = linux_set_write_threshold,
-		.add_entropy = linux_add_entropy,
-		.crng_ready = linux_crng_ready,
-		.wait = linux_wait,
-		.now_ns = linux_now_ns,
-		.close = linux_close,
-	};
+	*k = (struct kernel){ .name = "linux", .ctx = c, KERNEL_OPS(linux) };
 	return 0;
 }
 

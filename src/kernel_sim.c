@@ -327,19 +327,7 @@ struct kernel_sim *kernel_sim_new(const struct sim_config *cfg, struct kernel *k
 	s->below = cfg->pool == POOL_OLD && s->avail < s->threshold;
 	s->fails_left = cfg->fail_add_errno ? cfg->fail_add_count : 0;
 	s->last_real = monotonic_ns();
-	*k = (struct kernel){
-		.name = "simulated", .ctx = s,
-		.entropy_avail = sim_entropy_avail,
-		.poolsize = sim_poolsize,
-		.has_read_threshold = sim_has_read_threshold,
-		.write_threshold = sim_write_threshold,
-		.set_write_threshold = sim_set_write_threshold,
-		.add_entropy = sim_add_entropy,
-		.crng_ready = sim_crng_ready,
-		.wait = sim_wait,
-		.now_ns = sim_now_ns,
-		.close = sim_close,
-	};
+	*k = (struct kernel){ .name = "simulated", .ctx = s, KERNEL_OPS(sim) };
 	return s;
 }
 

@@ -12,19 +12,26 @@ static void on_stop(int sig)
 	sig_stop = sig;
 }
 
-/* SIGTERM and SIGINT end a run (haveged ignores them in file mode); no
- * SA_RESTART, so a blocked write() returns EINTR and the run ends promptly.
- * A closed pipe shows up as EPIPE instead of killing us. */
-void signals_install(void)
+/* No SA_RESTART: a blocked write() or wait returns EINTR, so the caller
+ * sees the flag promptly. */
+void signals_catch_stop(void (*handler)(int))
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* SIGTERM and SIGINT end a run (haveged ignores them in file mode), and
+ * the run ends promptly (signals_catch_stop()).  A closed pipe shows up as
+ * EPIPE instead of killing us. */
+void signals_install(void)
+{
+	signals_catch_stop(on_stop);
 	signal(SIGPIPE, SIG_IGN);
 }
 

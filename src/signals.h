@@ -13,6 +13,8 @@ extern volatile sig_atomic_t sig_stop, sig_usr1;
 
 /* SIGTERM, SIGINT, SIGHUP stop a run; SIGPIPE is ignored. */
 void signals_install(void);
+/* SIGTERM, SIGINT and SIGHUP call handler, without SA_RESTART. */
+void signals_catch_stop(void (*handler)(int));
 /* File mode: every other signal that would end the process stops the run. */
 void signals_install_file(void);
 /* The daemon: SIGUSR1 sets sig_usr1; the stop signals and SIGUSR1 are
