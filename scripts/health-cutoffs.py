@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Recompute the SP 800-90B health-test cut-offs of src/health.c.
+"""Recompute the SP 800-90B health-test cut-offs of src/online/health.c.
 
 Prints cutoff_table in the C syntax used there, so a reviewer can diff:
 
     scripts/health-cutoffs.py                      # print the table
-    scripts/health-cutoffs.py --check src/health.c # compare, exit 1 if not equal
+    scripts/health-cutoffs.py --check src/online/health.c # compare, exit 1 if not equal
     scripts/health-cutoffs.py --verbose            # also the achieved tails
 
 Standard library only.  H is given in half bits (the first column).

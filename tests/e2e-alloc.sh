@@ -1,6 +1,6 @@
 #!/bin/sh
 # e2e-alloc.sh - allocation failure at start-up (a --enable-mock-timer build
-# only: src/mockalloc.c; thread starts and the secret allocator's pages
+# only: src/seams/seams.c; thread starts and the secret allocator's pages
 # count as allocations), and in the EGD server after start-up, when a
 # client connects.  For each way of running the program, count the
 # allocations our code makes (HAVEGE_RNGD_MOCK_ALLOC=count), then make each

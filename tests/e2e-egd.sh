@@ -46,7 +46,7 @@ check "0x02 255: exactly 255 bytes" grep -q "^read 255 " out.txt
 check "0x01 16: up to 16 bytes with a count" grep -Eq "^nb ([0-9]|1[0-6])$" out.txt
 check "0x04: the daemon's PID" grep -qx "pid $pid" out.txt
 # 0x00 is 8 x the bytes the client could take now, at most 8 x its output
-# queue (src/egd_serve.c reply_level, as tests/test_egd.c test_level): with no
+# queue (src/sinks/egd_serve.c reply_level, as tests/test_egd.c test_level): with no
 # --egd-rate, the whole 4096-byte default queue, whatever was read before.
 check "0x00 without a rate limit: 8 x the 4096-byte queue, 32768 bits" grep -qx "level 32768" out.txt
 check "0x03 consumed, connection still served" grep -q "^read 1 " out.txt

@@ -106,7 +106,7 @@ else
 fi
 
 # The seccomp allow-list answers a call outside it with EPERM, and the
-# daemon goes on (src/privs.c; a kill action would end it with SIGSYS).
+# daemon goes on (src/daemon/privs.c; a kill action would end it with SIGSYS).
 # HAVEGE_RNGD_MOCK_SECCOMP=probe makes an EGD-only daemon, once its filter
 # is in, try ioctl RNDRESEEDCRNG (not one of the two ioctls allowed) and
 # open /, and log what each got.  No privilege needed: the EGD-only daemon

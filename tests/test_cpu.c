@@ -1,4 +1,4 @@
-/* test_cpu.c - cache geometry (src/cpu.c): sysfs parsing on fake trees
+/* test_cpu.c - cache geometry (src/noise/cpu.c): sysfs parsing on fake trees
  * built in a temporary directory, the order of sources, the plausibility
  * rule, and on this machine the agreement of cpu_detect() with sysfs.
  */

@@ -1,4 +1,4 @@
-/* test_health.c - SP 800-90B health tests (src/health.c).
+/* test_health.c - SP 800-90B health tests (src/online/health.c).
  *
  * The cut-off table against an independent floating-point recomputation;
  * RCT and APT tripping exactly at their cut-offs, for every row of the

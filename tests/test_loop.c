@@ -1,4 +1,4 @@
-/* test_loop.c - the daemon's one loop (src/loop.c): the order handlers
+/* test_loop.c - the daemon's one loop (src/daemon/loop.c): the order handlers
  * are asked and served in, deadlines and the kernel's wake-up, descriptor
  * readiness, descriptors a handler drops, signals, and failures.
  *

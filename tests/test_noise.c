@@ -1,5 +1,5 @@
-/* test_noise.c - the start-up calibration of the noise source (src/noise.c)
- * and its two estimators (src/estimate.c).
+/* test_noise.c - the start-up calibration of the noise source (src/noise/noise.c)
+ * and its two estimators (src/noise/estimate.c).
  *
  * Always: the estimators against scripts/sp800-90b.py's figures on the
  * same samples; the granularity and the shaping; the ladder's order; a

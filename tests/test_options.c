@@ -1,4 +1,4 @@
-/* test_options.c - the command line parser (src/options.c).
+/* test_options.c - the command line parser (src/daemon/options.c).
  *
  * Every option's good values and every class of bad value, in both
  * spellings; the last of a repeated option wins; mode selection; the size

@@ -16,7 +16,8 @@
  *
  * libFuzzer build, from a configured build directory:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHRNG_LIBFUZZER \
- *     -I. -I$srcdir/src $srcdir/tests/fuzz/fuzz_egd.c $srcdir/src/egd_proto.c \
+ *     -I. -I$srcdir/src/sinks -I$srcdir/src/output \
+ *     $srcdir/tests/fuzz/fuzz_egd.c $srcdir/src/sinks/egd_proto.c \
  *     -o egd-fuzz
  *   ./egd-fuzz -max_total_time=60 CORPUS-COPY $srcdir/tests/fuzz/corpus-egd
  */

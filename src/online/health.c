@@ -48,7 +48,7 @@
  *
  * The figures were computed by scripts/health-cutoffs.py (exact integer
  * arithmetic for whole bits, 100-digit decimals for half bits); `scripts/health-cutoffs.py --check
- * src/health.c` compares this table with a fresh computation, and
+ * src/online/health.c` compares this table with a fresh computation, and
  * tests/test_health.c recomputes it independently in floating point.
  */
 static const struct health_cutoffs cutoff_table[] = {

@@ -5,7 +5,7 @@
  *   chain = SHA-256(h || 0x00)          carried to the next block
  *   key   = SHA-256(h || 0x01)          AES-256 key for this block
  *   out   = walk block XOR AES-256-CTR(key, IV = 0)
- * The raw noise is the block's samples (src/noise.h: 8-bit values, each
+ * The raw noise is the block's samples (src/noise/noise.h: 8-bit values, each
  * hashed as a 32-bit little-endian word): the samples the health tests
  * passed, the timing of the walk that made the block.  SHA-256 is a vetted
  * conditioning component (SP 800-90B 3.1.5.1.1): with at least 256 + 64

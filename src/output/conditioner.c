@@ -92,7 +92,7 @@ static void hash_out(struct conditioner *c, uint8_t out[COND_KEY_BYTES])
 }
 
 /* The samples as the hash takes them: each as a 32-bit little-endian
- * word (a sample is 8 bits, src/noise.h; the word leaves room for
+ * word (a sample is 8 bits, src/noise/noise.h; the word leaves room for
  * callers that hash wider values, as the tests do). */
 static void write_noise(struct conditioner *c, const uint64_t *noise, size_t n)
 {
