@@ -3,6 +3,7 @@
  * handler of the test's own. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -138,10 +139,10 @@ static void test_refused(void **state)
 
 	(void)state;
 	c.feeder.feed = false;
-	assert_int_equal(daemon_run(&c, &res), 1);      /* --no-kernel, no --egd */
+	assert_int_equal(daemon_run(&c, &res), -EINVAL); /* --no-kernel, no --egd */
 	assert_false(res.looped);
 	c.feeder.once = true;
-	assert_int_equal(daemon_run(&c, &res), 1);
+	assert_int_equal(daemon_run(&c, &res), -EINVAL);
 	assert_false(res.looped);
 }
 
