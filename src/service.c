@@ -44,16 +44,13 @@ struct daemon {
 static int open_kernel(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
-	char err[256];
 	int r;
 
 	d->k = c->kernel;
 	if (!d->k) {
-		r = kernel_linux_open(&d->own, NULL, NULL, err, sizeof(err));
-		if (r < 0) {
-			log_errx("%s", err);
+		r = kernel_linux_open(&d->own, NULL, NULL);
+		if (r < 0)
 			return r;
-		}
 		d->k = &d->own;
 	}
 	if (!c->feeder.feed) {
