@@ -179,7 +179,7 @@ static void parse_opts(int argc, char **argv, struct sim_opts *o)
 static volatile sig_atomic_t stop;
 
 struct outcome {
-	int status;                   /* the loop's */
+	int status;                   /* the loop's: 0, -EINTR, -errno */
 	struct feeder_stats fs;
 	uint64_t wakeups;             /* the loop's */
 	struct sim_stats *ss;         /* a copy: the sim is freed */
@@ -420,5 +420,5 @@ int main(int argc, char **argv)
 	free(r.ss);
 	gen_free(g);
 	/* Stopped at the end of virtual time is the one expected ending. */
-	return r.status == 128 + SIGTERM ? 0 : 1;
+	return r.status == -EINTR ? 0 : 1;
 }

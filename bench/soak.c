@@ -446,8 +446,9 @@ static void add_results(const struct daemon_result *res)
 	soak.health_failure |= res->seeds.health_failure;
 }
 
-/* Returns the loop's status, or -1 when the start-up tests refused. */
-static int instance_run(const struct testspec *spec)
+/* Returns false when the start-up tests refused, else true (the loop ran
+ * and ended). */
+static bool instance_run(const struct testspec *spec)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	struct egd_listener_cfg l = { .spec = path };
@@ -463,20 +464,19 @@ static int instance_run(const struct testspec *spec)
 	};
 	struct daemon_result res;
 	struct cache_geom geom;
-	int status;
 
 	snprintf(path, sizeof(path), "unix:%s", soak.o.path);
 	cpu_detect(&geom, 0, 0);
 	c.gen.data_kb = geom.data_kb;
 	c.gen.inst_kb = geom.inst_kb;
-	status = daemon_run(&c, &res);
+	daemon_run(&c, &res);
 	add_results(&res);
 	/* Before the window nothing may keep an instance from starting. */
 	if (!res.looped && soak.phase == PH_BEFORE) {
 		fprintf(stderr, "soak: cannot set up the EGD server or the simulated kernel\n");
 		exit(1);
 	}
-	return res.looped ? status : -1;
+	return res.looped;
 }
 
 /* RestartSec: sleep RESTART_S of real time, keeping the schedule. */
@@ -497,9 +497,9 @@ static void restart_pause(void)
 }
 
 /* Why an instance ended, as one event line; counts it. */
-static void instance_ended(int status)
+static void instance_ended(bool looped)
 {
-	if (status < 0) {
+	if (!looped) {
 		soak.refused++;
 		event("restart refused: the start-up tests failed");
 		return;
@@ -516,14 +516,14 @@ static void instance_ended(int status)
 
 static void serve(const struct testspec *spec)
 {
-	int status;
+	bool looped;
 
 	for (;;) {
-		status = instance_run(spec);
+		looped = instance_run(spec);
 		schedule();
 		if (stop)
 			return;
-		instance_ended(status);
+		instance_ended(looped);
 		restart_pause();
 		if (stop)
 			return;

@@ -1031,11 +1031,11 @@ static void test_socket_file(void **state)
 	assert_int_equal(lstat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0);
 	egd_server_free(s);
-	assert_int_equal(try_new(spec, 01777, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_int_equal(try_new(spec, 01777, (gid_t)-1, err, sizeof(err), &s), -EINVAL);
 	assert_non_null(strstr(err, "0 to 0777"));
 
 	live = listen_unix(path, true);            /* someone else's, alive */
-	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -EADDRINUSE);
 	assert_non_null(strstr(err, "another server"));
 	assert_int_equal(lstat(path, &st), 0);     /* left alone */
 	close(live);
@@ -1058,7 +1058,7 @@ static void test_symlink_refused(void **state)
 	close(fd);
 	assert_int_equal(symlink(target, link), 0);
 	snprintf(spec, sizeof(spec), "unix:%s", link);
-	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -EEXIST);
 	assert_null(s);
 	assert_non_null(strstr(err, "symbolic link"));
 	assert_int_equal(lstat(link, &st), 0);
@@ -1067,7 +1067,7 @@ static void test_symlink_refused(void **state)
 	assert_int_equal(st.st_size, 4);
 	/* A regular file is refused too, and kept. */
 	snprintf(spec, sizeof(spec), "unix:%s", target);
-	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -1);
+	assert_int_equal(try_new(spec, 0, (gid_t)-1, err, sizeof(err), &s), -EEXIST);
 	assert_non_null(strstr(err, "not a socket"));
 	assert_int_equal(stat(target, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
@@ -1214,7 +1214,7 @@ static void test_bad_specs(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(try_new(bad[i], 0, (gid_t)-1, err, sizeof(err), &s), -1);
+		assert_int_equal(try_new(bad[i], 0, (gid_t)-1, err, sizeof(err), &s), -EINVAL);
 		assert_null(s);
 		assert_true(strlen(err) > 0);
 	}
@@ -1249,7 +1249,7 @@ static void test_tcp(void **state)
 	srv_stop(v, NULL);
 	assert_int_equal(egd_get_stats(v->s, 1, &st, NULL), 0);
 	assert_int_equal(st.bytes_served, 16);
-	assert_int_equal(egd_get_stats(v->s, 2, &st, NULL), -1);
+	assert_int_equal(egd_get_stats(v->s, 2, &st, NULL), -ENOENT);
 	srv_free(v);
 }
 

@@ -126,7 +126,7 @@ static void test_cold_boot_new_pool(void **state)
 
 	(void)state;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.ss.crng_ready_ns, 0);         /* ready at time 0 */
 	assert_int_equal(sc.avail, 256);
 	assert_int_equal(sc.st.refills, 59);               /* at 60 s .. 3540 s */
@@ -147,7 +147,7 @@ static void test_new_pool_no_interval(void **state)
 	sc.sim.crng_ready = true;
 	sc.fc.interval_s = 0;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.st.add_calls, 1);
 	assert_int_equal(sc.wakeups, 1);                /* the stop alone */
 }
@@ -160,7 +160,7 @@ static void test_old_pool_idle(void **state)
 	(void)state;
 	sc.sim.initial_avail = 4096;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.wakeups, 1);
 	assert_int_equal(sc.st.add_calls, 0);
 	assert_int_equal(sc.ss.wake_writable, 0);
@@ -188,7 +188,7 @@ static void assert_drain_served(const struct scenario *sc)
 {
 	double drained = 8.0 * DRAIN_BPS * DRAIN_S;
 
-	assert_int_equal(sc->status, 128 + SIGTERM);
+	assert_int_equal(sc->status, -EINTR);
 	assert_int_equal(sc->ss.blocked_ns, 0);
 	assert_true(sc->ss.longest_below_ns <= 1);        /* the 1 ns of crossing */
 	assert_int_equal(sc->st.refills, sc->ss.wake_writable + 1);  /* + the first */
@@ -228,7 +228,7 @@ static void test_old_pool_overload(void **state)
 	sc.sim.drain_bytes_per_s = 256.0 * 1024 * 1024;
 	sc.sim.real_time_counts = true;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_true(sc.ss.blocked_ns > 0);
 	assert_true(sc.st.bits <= sc.st.bytes * 8);
 }
@@ -244,7 +244,7 @@ static void test_old_pool_no_credit(void **state)
 	sc.sim.drain_bytes_per_s = 1024;
 	sc.fc.credit_per_byte = 0;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.ss.wake_writable, 0);
 	assert_int_equal(sc.st.add_calls, 10);            /* at 0, 60, ... 540 s */
 	assert_int_equal(sc.ss.credited_bits, 0);
@@ -286,7 +286,7 @@ static void test_write_threshold(void **state)
 	kernel_sim_free(sim);
 	old.fail_set_errno = EINVAL;
 	sim = kernel_sim_new(&old, &k);
-	assert_int_equal(feeder_set_threshold(&k, &info, &fc), 1);   /* error */
+	assert_int_equal(feeder_set_threshold(&k, &info, &fc), -EINVAL);     /* error */
 	kernel_sim_free(sim);
 }
 
@@ -333,7 +333,7 @@ static void test_refill_call_cap(void **state)
 	assert_int_equal(sc.ss.credited_bits, 6144);
 }
 
-/* Signals: SIGINT ends with 130; SIGUSR1 logs statistics and changes
+/* Signals: SIGINT ends with -EINTR; SIGUSR1 logs statistics and changes
  * nothing (no extra injection, the schedule holds). */
 static void test_signals(void **state)
 {
@@ -345,7 +345,7 @@ static void test_signals(void **state)
 	sc.sim.usr1_at_ns = 30ull * SEC;
 	sc.sim.usr1 = &usr1;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGINT);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(usr1, 0);                         /* consumed */
 	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
 }
@@ -369,14 +369,14 @@ static void test_stray_eintr(void **state)
 	sc.sim.crng_ready = true;
 	sc.sim.eintr_every = 2;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_true(sc.ss.stray_eintr >= 2);
 	assert_int_equal(sc.st.add_calls, 3);              /* at 0, 60, 120 s */
 	assert_int_equal(sc.ss.wake_timeout, 2);
 }
 
 /* An io (the EGD server) whose own source dies at its third wake-up: the
- * loop ends with status 1 there, as for failing seeds, and credits nothing
+ * loop ends with -EIO there, as for failing seeds, and credits nothing
  * after. */
 struct fake_io {
 	unsigned dispatched, dead_after;
@@ -420,7 +420,7 @@ static void test_io_source_dies(void **state)
 	sc.sim.crng_ready = true;
 	sc.io = &io;
 	run(&sc);
-	assert_int_equal(sc.status, 1);
+	assert_int_equal(sc.status, -EIO);
 	assert_int_equal(f.dispatched, 3);
 	/* The injection at start-up, none at 60 s: it stopped at about 30 s. */
 	assert_int_equal(sc.st.add_calls, 1);
@@ -428,7 +428,7 @@ static void test_io_source_dies(void **state)
 }
 
 /* Kernel errors: EINTR and EAGAIN are retried (the credit lands once);
- * EPERM (privilege lost) and EFAULT (a bug) end the daemon with status 1
+ * EPERM (privilege lost) and EFAULT (a bug) end the daemon with their -errno
  * before anything more is credited; a passing error that never passes
  * does too. */
 static void test_kernel_errors(void **state)
@@ -445,7 +445,7 @@ static void test_kernel_errors(void **state)
 		sc.sim.fail_add_errno = passing[i];
 		sc.sim.fail_add_count = 3;
 		run(&sc);
-		assert_int_equal(sc.status, 128 + SIGTERM);
+		assert_int_equal(sc.status, -EINTR);
 		assert_int_equal(sc.ss.add_failures, 3);
 		assert_int_equal(sc.st.add_calls, 2);           /* at 0 and 60 s */
 		assert_int_equal(sc.st.add_errors, 0);
@@ -455,7 +455,8 @@ static void test_kernel_errors(void **state)
 		sc.sim.fail_add_errno = passing[i];
 		sc.sim.fail_add_count = 1000;
 		run(&sc);
-		assert_int_equal(sc.status, 1);
+		/* -EINTR is kept for a stop: an EINTR that never passes is -EIO */
+		assert_int_equal(sc.status, passing[i] == EINTR ? -EIO : -passing[i]);
 		assert_int_equal(sc.ss.credited_bits, 0);
 	}
 	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
@@ -465,7 +466,7 @@ static void test_kernel_errors(void **state)
 		sc.sim.fail_add_errno = fatal[i];
 		sc.sim.fail_add_count = 1;
 		run(&sc);
-		assert_int_equal(sc.status, 1);
+		assert_int_equal(sc.status, -fatal[i]);
 		assert_int_equal(sc.ss.credited_bits, 0);
 		assert_int_equal(sc.ss.add_failures, 1);        /* not retried */
 	}
@@ -481,7 +482,7 @@ static void test_with_online_tests(void **state)
 	sc.sim.initial_avail = 0;
 	sc.sim.drain_bytes_per_s = 4096;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.ss.blocked_ns, 0);
 	assert_true(sc.st.refills > 1);
 }
@@ -506,7 +507,7 @@ static struct scenario stale_run(unsigned interval_s)
 	sc.prefill = 2 * FEEDER_INJECT_BYTES;
 	sc.fc.interval_s = interval_s;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_int_equal(sc.st.refills, 2);                /* at 0 s and -T */
 	assert_int_equal(sc.ss.add_bytes, 2 * FEEDER_INJECT_BYTES);
 	assert_true(sc.gen_before.walk_bytes > 0);
@@ -526,7 +527,7 @@ static void test_stale_seeds_dropped(void **state)
 
 #ifdef HRNG_MOCK_TIMER
 /* The timer freezes right after start-up: the first fill fails the health
- * tests permanently, nothing is ever credited, and the daemon ends with 1. */
+ * tests permanently, nothing is ever credited, and the daemon ends with -EIO. */
 static void test_dead_source_never_credits(void **state)
 {
 	struct scenario sc = base(POOL_OLD, 60);
@@ -536,7 +537,7 @@ static void test_dead_source_never_credits(void **state)
 	sc.mock_after_start = "freeze:100";
 	run(&sc);
 	timer_mock_set("real");
-	assert_int_equal(sc.status, 1);
+	assert_int_equal(sc.status, -EIO);
 	assert_int_equal(sc.ss.add_calls, 0);
 	assert_int_equal(sc.ss.credited_bits, 0);
 	assert_int_equal(sc.avail, 0);
@@ -555,13 +556,13 @@ static void test_stop_before_loop(void **state)
 	sc.sim.crng_ready = true;
 	sc.stop_at_start = SIGTERM;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGTERM);
+	assert_int_equal(sc.status, -EINTR);
 	assert_true(sc.now < SEC);                          /* no sleep */
 	sc = base(POOL_OLD, 86400);
 	sc.sim.initial_avail = 4096;
 	sc.stop_at_start = SIGINT;
 	run(&sc);
-	assert_int_equal(sc.status, 128 + SIGINT);
+	assert_int_equal(sc.status, -EINTR);
 	assert_true(sc.now < SEC);
 }
 

@@ -113,7 +113,7 @@ static void test_source_failure_leaves_nothing(void **state)
 
 	(void)state;
 	path_in_dir(path, sizeof(path), "fail.bin");
-	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), -EIO);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(entries(), 0);
 }
@@ -132,7 +132,7 @@ static void test_failure_keeps_old_file(void **state)
 	fp = fopen(path, "w");
 	fputs("previous contents", fp);
 	fclose(fp);
-	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), -EIO);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, strlen("previous contents"));
 	assert_int_equal(entries(), 1);
@@ -148,7 +148,7 @@ static void test_stop_leaves_nothing(void **state)
 	(void)state;
 	path_in_dir(path, sizeof(path), "stopped.bin");
 	o.bytes = UINT64_C(1) << 40;
-	assert_int_equal(run_fake(&f, &o, &stop), 128 + SIGTERM);
+	assert_int_equal(run_fake(&f, &o, &stop), -EINTR);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(entries(), 0);
 	/* It stopped within one chunk of being asked. */
@@ -177,8 +177,8 @@ static void test_full_device(void **state)
 	(void)state;
 	if (access("/dev/full", W_OK) != 0)
 		skip();
-	/* A device is written directly; ENOSPC is an error, status 1. */
-	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	/* A device is written directly; ENOSPC is an error. */
+	assert_int_equal(run_fake(&f, &o, &stop), -ENOSPC);
 }
 
 static void test_missing_directory(void **state)
@@ -190,7 +190,7 @@ static void test_missing_directory(void **state)
 
 	(void)state;
 	path_in_dir(path, sizeof(path), "no/such/dir/out.bin");
-	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), -ENOENT);
 	assert_int_equal(f.pos, 0);
 }
 
@@ -274,7 +274,7 @@ static void swap_case(const char *how)
 		assert_int_equal(link(victim, swap_from), 0);
 	}
 	filesink_set_open_hook(swap_hook);
-	assert_int_equal(run_fake(&f, &o, &stop), 1);
+	assert_int_equal(run_fake(&f, &o, &stop), -ESTALE);
 	filesink_set_open_hook(NULL);
 	fd = open(victim, O_RDONLY);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 3);
@@ -325,10 +325,10 @@ static void test_chunk_buffer_locked_and_released(void **state)
 		assert_int_equal(lock_seen, before + FILESINK_CHUNK / 1024);
 	assert_int_equal(locked_kib(), before);
 	src.ctx = &bad;
-	assert_int_equal(filesink_run(&src, &o, &stop), 1);
+	assert_int_equal(filesink_run(&src, &o, &stop), -EIO);
 	assert_int_equal(locked_kib(), before);
 	src.ctx = &stopped;
-	assert_int_equal(filesink_run(&src, &o, &stop), 128 + SIGTERM);
+	assert_int_equal(filesink_run(&src, &o, &stop), -EINTR);
 	assert_int_equal(locked_kib(), before);
 	assert_int_equal(spy_dirty_frees(), dirty);     /* wiped before unmapping */
 }

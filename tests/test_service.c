@@ -3,6 +3,7 @@
  * handler of the test's own. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -138,11 +139,36 @@ static void test_refused(void **state)
 
 	(void)state;
 	c.feeder.feed = false;
-	assert_int_equal(daemon_run(&c, &res), 1);      /* --no-kernel, no --egd */
+	assert_int_equal(daemon_run(&c, &res), -EINVAL); /* --no-kernel, no --egd */
 	assert_false(res.looped);
 	c.feeder.once = true;
-	assert_int_equal(daemon_run(&c, &res), 1);
+	assert_int_equal(daemon_run(&c, &res), -EINVAL);
 	assert_false(res.looped);
+}
+
+/* The results main.c makes exit statuses of: a stop signal ends the run
+ * with -EINTR (the signal stays in *stop for the 128 + signal), a bad
+ * listener with its -errno after the one line. */
+static void test_results(void **state)
+{
+	struct sim_config sc = { .pool = POOL_NEW, .end_ns = 2ull * NS_PER_SEC, .stop = &stop,
+				 .crng_ready = true, .stop_signal = SIGINT };
+	struct egd_listener_cfg l = { .spec = "udp:1" };
+	struct daemon_result res;
+	struct kernel k;
+	struct kernel_sim *sim = kernel_sim_new(&sc, &k);
+	struct daemon_config c = base(&k);
+
+	(void)state;
+	stop = 0;
+	assert_int_equal(daemon_run(&c, &res), -EINTR);
+	assert_true(res.looped);
+	assert_int_equal(stop, SIGINT);
+	stop = 0;
+	c.egd = (struct egd_config){ .listeners = &l, .nlisteners = 1, .unix_gid = (gid_t)-1 };
+	assert_int_equal(daemon_run(&c, &res), -EINVAL);
+	assert_false(res.looped);
+	kernel_sim_free(sim);
 }
 
 int main(void)
@@ -151,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_once_feeds),
 		cmocka_unit_test(test_egd_only),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_results),
 	};
 
 	log_init("test_service", LOG_DEST_STDERR, 0);

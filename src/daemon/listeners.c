@@ -40,7 +40,7 @@ int listeners_inherit(bool keep, char *err, size_t errlen)
 {
 	n_inherited = fds_listeners(err, errlen);
 	if (n_inherited < 0)
-		return -1;
+		return n_inherited;
 	if (!keep)
 		n_inherited = 0;
 	fds_close_inherited(n_inherited);

@@ -17,7 +17,8 @@
 #include "fds.h"
 
 /* keep false (--once): close every inherited descriptor, keep none.
- * Returns how many sockets were taken over, or -1 with one line in err. */
+ * Returns how many sockets were taken over, or -EINVAL with one line in err
+ * (it quotes LISTEN_PID and LISTEN_FDS). */
 int listeners_inherit(bool keep, char *err, size_t errlen);
 /* l has room for n_egd + FDS_LISTEN_MAX; returns how many it filled. */
 size_t listeners_merge(const char *const *egd, unsigned n_egd, struct egd_listener_cfg *l);

@@ -44,9 +44,13 @@ int loop_failed(struct loop *l, const char *what, int err)
 		log_errx("the noise source failed: nothing more will be credited or served");
 	else
 		log_errx("%s failed: %s", what, strerror(-err));
+	/* -EINTR is a stop by a signal: an interrupted call that failed is a
+	 * failure like any other. */
+	if (err == -EINTR)
+		err = -EIO;
 	if (l)
-		loop_stop(l, 1);
-	return 1;
+		loop_stop(l, err);
+	return err;
 }
 
 uint64_t loop_wakeups(const struct loop *l)
@@ -70,7 +74,7 @@ void loop_log_stats(const struct loop *l)
 static bool signals_seen(struct loop *l)
 {
 	if (*l->cfg.stop) {
-		loop_stop(l, 128 + (int)*l->cfg.stop);
+		loop_stop(l, -EINTR);
 		return true;
 	}
 	if (!l->cfg.usr1 || !*l->cfg.usr1)
@@ -132,7 +136,7 @@ int loop_run(struct loop *l)
 		l->fds = calloc(max, sizeof(*l->fds));
 		if (!l->fds) {
 			log_errx("out of memory");
-			return 1;
+			return -ENOMEM;
 		}
 	}
 	for (i = 0; i < l->nh && !l->done; i++)

@@ -2,7 +2,7 @@
  * deadlines; one place blocks.
  *
  * The model is chrony's sched.c.  Each turn the loop looks at the signal
- * flags (a stop ends it with 128 + signal; SIGUSR1 has every handler log
+ * flags (a stop ends it with -EINTR; SIGUSR1 has every handler log
  * its statistics), asks every handler what to wait for (prepare()), sleeps
  * once in kernel->wait() -- so the simulated kernel's virtual clock stays
  * the one seam for time -- and then calls, in the order the handlers were
@@ -10,8 +10,8 @@
  * chrony serves file handlers before timeouts, descriptors are served
  * before the wake-ups (the kernel waking writers, a deadline) are acted on.
  *
- * A handler ends the loop with loop_stop() (a status) or loop_failed() (one
- * line, status 1).  start() runs once, before the loop first looks at the
+ * A handler ends the loop with loop_stop() (0, or -errno) or loop_failed()
+ * (one line, then its -errno).  start() runs once, before the loop first looks at the
  * signals: a start-up that must happen even when a stop came early.
  */
 #ifndef HRNG_LOOP_H
@@ -71,15 +71,17 @@ struct loop {
 void loop_init(struct loop *l, const struct loop_config *cfg);
 /* Returns 0, or -ENOSPC past LOOP_HANDLERS_MAX. */
 int loop_add(struct loop *l, const struct loop_handler *h);
-/* Runs until a handler stops it or a stop signal.  Returns the exit
- * status: 128 + signal, or what loop_stop() was given (1 after
- * loop_failed(), or when out of memory). */
+/* Runs until a handler stops it or a stop signal.  Returns -EINTR when
+ * stopped by a signal (*cfg.stop names it), else what loop_stop() was
+ * given (loop_failed()'s -errno; -ENOMEM, logged, when out of memory). */
 int loop_run(struct loop *l);
-/* End the loop after the current callback with this status. */
+/* End the loop after the current callback; loop_run() returns status
+ * (0, or -errno). */
 void loop_stop(struct loop *l, int status);
 /* One line for a failure of what a handler was doing (what: "RNDADDENTROPY",
  * ...); -EIO is the noise source failing, which has logged its reason
- * already.  Returns 1, the status the loop then ends with. */
+ * already.  Returns err (-EIO for -EINTR, which is kept for a stop), what
+ * the loop then ends with. */
 int loop_failed(struct loop *l, const char *what, int err);
 uint64_t loop_wakeups(const struct loop *l);
 /* Every handler's log_stats(), in the order they were added. */

@@ -7,10 +7,12 @@
  *   RUN_DAEMON feed the kernel and/or serve EGD (daemon_run(), service.h)
  *
  * Start-up and configuration errors are one line on stderr and exit status
- * 1 before anything is written.
+ * 1 before anything is written.  Below main.c functions return 0 or -errno;
+ * only exit_status() here makes exit statuses of them.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "assess.h"
@@ -23,6 +25,15 @@
 #include "service.h"
 #include "signals.h"
 #include "timer.h"
+
+/* A mode's result as the exit status: 0 done; 128 + signal when stopped
+ * by one (-EINTR); 1 for any other -errno, whose line was logged. */
+static int exit_status(int r)
+{
+	if (r == -EINTR && sig_stop)
+		return 128 + (int)sig_stop;
+	return r < 0 ? 1 : 0;
+}
 
 /* The daemon as the options ask for it; l holds the EGD listeners. */
 static void daemon_config_from(struct daemon_config *c, const struct options *o,
@@ -110,19 +121,20 @@ int main(int argc, char **argv)
 	signals_install();
 	switch (opt_run_mode(&o)) {
 	case RUN_INFO:
-		return mode_info(&o);
+		return exit_status(mode_info(&o));
 	case RUN_ASSESS:
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
-		return assess_run(stdout, geom.data_kb, geom.inst_kb,
-				  geom.data_src == CACHE_SRC_OPTION);   /* -d: table fixed */
+		return exit_status(assess_run(stdout, geom.data_kb, geom.inst_kb,
+					      geom.data_src == CACHE_SRC_OPTION)); /* -d: fixed */
 	case RUN_RAW:
 	case RUN_FILE:
 		signals_install_file();
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
-		return opt_run_mode(&o) == RUN_RAW ? mode_raw(&o, &geom) : mode_file(&o, &geom);
+		r = opt_run_mode(&o) == RUN_RAW ? mode_raw(&o, &geom) : mode_file(&o, &geom);
+		return exit_status(r);
 	case RUN_DAEMON:
 	default:
 		cpu_detect(&geom, o.data_kb, o.inst_kb);
-		return run_daemon(&o, &geom);
+		return exit_status(run_daemon(&o, &geom));
 	}
 }

@@ -45,7 +45,8 @@ void mode_gen_config(struct gen_config *gc, const struct options *o,
 /* ------------------------------------------------------------ -r 1 */
 
 /* The configuration, and the noise source as calibrated here and now.
- * Returns 0, or 1 when the source would be refused (after the lines). */
+ * Returns 0, -ENOMEM (logged), or -EIO when the source would be refused
+ * (after the lines). */
 int mode_info(const struct options *o)
 {
 	const struct testspec *spec = &o->spec;
@@ -62,7 +63,7 @@ int mode_info(const struct options *o)
 	if (ret == -ENOMEM) {
 		noise_free(&n);
 		log_errx("out of memory");
-		return 1;
+		return -ENOMEM;
 	}
 	testspec_format(spec, specbuf, sizeof(specbuf));
 	printf("havege-rngd %s%s\n", PACKAGE_VERSION, timer_is_mock() ? " (mock timer build)" : "");
@@ -87,7 +88,7 @@ int mode_info(const struct options *o)
 	if (ret < 0)
 		log_errx("start-up health test failed: %s", n.why);
 	noise_free(&n);
-	return ret < 0;
+	return ret < 0 ? -EIO : 0;
 }
 
 /* ------------------------------------------------------------ raw samples */
@@ -124,15 +125,17 @@ int mode_raw(const struct options *o, const struct cache_geom *geom)
 	struct filesink_opts fo = { .path = opt_file_path(o), .bytes = opt_raw_samples(o),
 				    .progress = o->progress };
 	struct raw_ctx rc = { .walk = NULL };
-	int st = 1, ret;
+	int st, ret;
 
 	ret = noise_calibrate(&rc.n, geom->data_kb, geom->inst_kb, table_fixed(geom));
 	rc.walk = malloc(RAW_WORDS * sizeof(uint32_t));
 	rc.deltas = malloc(RAW_WORDS / COLLECTOR_WORDS_PER_SAMPLE * sizeof(uint64_t));
 	if (ret == -EIO) {
 		log_errx("start-up health test failed: %s", rc.n.why);
+		st = ret;
 	} else if (ret < 0 || !rc.walk || !rc.deltas) {
 		log_errx("out of memory");
+		st = -ENOMEM;
 	} else {
 		struct byte_source src = { .read = raw_read, .ctx = &rc };
 
@@ -179,8 +182,9 @@ int mode_file(const struct options *o, const struct cache_geom *geom)
 	int st;
 
 	mode_gen_config(&gc, o, geom);
-	if (report_gen_failed(gen_new(&g, &gc)))
-		return 1;
+	st = report_gen_failed(gen_new(&g, &gc));
+	if (st < 0)
+		return st;
 	if (log_verbose(VERB_SUMMARY))
 		log_summary(o, geom, spec, g);
 	report_layout(g);

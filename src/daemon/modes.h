@@ -6,8 +6,9 @@
  *   mode_raw()    --raw-samples: raw timer deltas for SP 800-90B assessment
  *   mode_file()   -n / -r > 1: conditioned bytes to a file or stdout
  *
- * Each returns the exit status (errors logged in one line), and stops on
- * sig_stop (signals.h).  mode_gen_config() is the generator the options
+ * Each returns 0 done, -EINTR when stopped by sig_stop (signals.h), or
+ * another -errno after the error was logged in one line; main.c makes
+ * these exit statuses.  mode_gen_config() is the generator the options
  * ask for, which the daemon builds too.
  */
 #ifndef HRNG_MODES_H

@@ -11,14 +11,14 @@
 
 /* EAGAIN is what a thread whose stack cannot be mapped gives, so it is
  * named for what it usually is. */
-bool report_gen_failed(int err)
+int report_gen_failed(int err)
 {
 	if (err == -EAGAIN)
 		log_errx("cannot start the generator's threads: out of memory for their stacks, "
 			 "or over the limit on processes (ulimit -v, ulimit -u)");
 	else if (err < 0 && err != -EIO)
 		log_errx("cannot start the generator: %s", strerror(-err));
-	return err < 0;
+	return err < 0 ? err : 0;
 }
 
 void report_layout(struct generator *g)

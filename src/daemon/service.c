@@ -39,31 +39,33 @@ struct daemon {
 /* ------------------------------------------------------------ the kernel */
 
 /* Everything before the loop that needs privileges: the device, the
- * threshold.  Returns 0, or 1 after one line.  An EGD-only daemon opens
- * the device too (its ppoll is the loop's) but needs no privilege. */
+ * threshold.  Returns 0, or -errno after one line.  An EGD-only daemon
+ * opens the device too (its ppoll is the loop's) but needs no privilege. */
 static int open_kernel(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
-	char err[256];
+	int r;
 
 	d->k = c->kernel;
 	if (!d->k) {
-		if (kernel_linux_open(&d->own, NULL, NULL, err, sizeof(err)) < 0) {
-			log_errx("%s", err);
-			return 1;
-		}
+		r = kernel_linux_open(&d->own, NULL, NULL);
+		if (r < 0)
+			return r;
 		d->k = &d->own;
 	}
-	if (!c->feeder.feed)
-		return kernel_detect(d->k, &d->info) < 0 ? 1 : 0;
+	if (!c->feeder.feed) {
+		r = kernel_detect(d->k, &d->info);
+		return r < 0 ? r : 0;
+	}
 	if (c->process && !privs_have_admin()) {
 		log_errx("CAP_SYS_ADMIN is needed to credit the kernel's pool "
 			 "(RNDADDENTROPY): run as root");
-		return 1;
+		return -EPERM;
 	}
-	if (kernel_detect(d->k, &d->info) < 0) {
+	r = kernel_detect(d->k, &d->info);
+	if (r < 0) {
 		log_errx("cannot read the kernel's pool size");
-		return 1;
+		return r;
 	}
 	return feeder_set_threshold(d->k, &d->info, &c->feeder);
 }
@@ -79,13 +81,14 @@ static int egd_gen_read(void *ctx, void *buf, size_t n)
 	return d->eg ? gen_read(d->eg, buf, n) : -EIO;
 }
 
-/* Open the listeners.  Returns 0, or 1 after one line. */
+/* Open the listeners.  Returns 0, or -errno after one line. */
 static int open_egd(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
 	struct egd_config ec = c->egd;
 	char err[256];
 	size_t i;
+	int r;
 
 	if (ec.nlisteners == 0)
 		return 0;
@@ -98,16 +101,17 @@ static int open_egd(struct daemon *d)
 
 		if (!gr) {
 			log_errx("--egd-group: no group '%s'", c->egd_group);
-			return 1;
+			return -ENOENT;
 		}
 		ec.unix_gid = gr->gr_gid;
 	}
 	struct byte_source gen = { .read = egd_gen_read, .ctx = d };
 
-	if (egd_server_new(&d->srv, &ec, c->egd_source.read ? &c->egd_source : &gen, err,
-			   sizeof(err)) < 0) {
+	r = egd_server_new(&d->srv, &ec, c->egd_source.read ? &c->egd_source : &gen, err,
+			   sizeof(err));
+	if (r < 0) {
 		log_errx("%s", err);
-		return 1;
+		return r;
 	}
 	if (c->egd_now)
 		*c->egd_now = d->srv;
@@ -117,33 +121,34 @@ static int open_egd(struct daemon *d)
 /* ------------------------------------------------------------ the process */
 
 /* Fork, block the signals, drop privileges, make the generators and the
- * feeder.  Returns 0, or 1 (logged). */
+ * feeder.  Returns 0, or -errno (logged). */
 static int start(struct daemon *d)
 {
 	const struct daemon_config *c = d->c;
 	struct gen_config gc = c->gen;
+	int r;
 
-	if (c->detach && daemon_fork(c->pidfile, &d->ready) < 0)
-		return 1;
+	if (c->detach && (r = daemon_fork(c->pidfile, &d->ready)) < 0)
+		return r;
 	d->own_pidfile = c->detach && c->pidfile;
 	if (c->process) {
 		sigset_t wait;
 
 		signals_block_daemon(&wait);
 		kernel_linux_set_waitmask(d->k, &wait);
-		if (privs_drop(c->feeder.feed) < 0)
-			return 1;
+		if ((r = privs_drop(c->feeder.feed)) < 0)
+			return r;
 	}
 	gc.output = GEN_SEEDS;
-	if (c->feeder.feed && report_gen_failed(gen_new(&d->g, &gc)))
-		return 1;
+	if (c->feeder.feed && (r = report_gen_failed(gen_new(&d->g, &gc))) < 0)
+		return r;
 	/* Every allocation before the summary lines: a failure is the one line. */
 	if (c->feeder.feed &&
 	    !(d->feeder = feeder_new(d->k, &d->info, d->g, &c->feeder, c->stop, &d->fs)))
-		return 1;
+		return -ENOMEM;
 	gc.output = GEN_STREAM;
-	if (d->srv && !c->egd_source.read && report_gen_failed(gen_new(&d->eg, &gc)))
-		return 1;
+	if (d->srv && !c->egd_source.read && (r = report_gen_failed(gen_new(&d->eg, &gc))) < 0)
+		return r;
 	return 0;
 }
 
@@ -172,15 +177,18 @@ static void log_summary(const struct daemon *d)
 
 /* Every thread, and the time zone syslog stamps with, before the filter:
  * it allows neither clone nor opening /etc/localtime.  Then the summary,
- * and the parent and systemd hear that the daemon is up.  Returns 0, or 1
- * (logged). */
+ * and the parent and systemd hear that the daemon is up.  Returns 0, or
+ * -errno (logged). */
 static int harden(struct daemon *d)
 {
-	if ((d->g && gen_start_lanes(d->g) < 0) || (d->eg && gen_start_lanes(d->eg) < 0))
-		return 1;
+	int r;
+
+	if ((d->g && (r = gen_start_lanes(d->g)) < 0) ||
+	    (d->eg && (r = gen_start_lanes(d->eg)) < 0))
+		return r;
 	tzset();
-	if (privs_seccomp() < 0)
-		return 1;
+	if ((r = privs_seccomp()) < 0)
+		return r;
 	if (log_verbose(VERB_SUMMARY)) {
 		log_summary(d);
 		assess_log_noise(gen_noise(d->g ? d->g : d->eg));
@@ -249,8 +257,8 @@ static int run_loop(struct daemon *d)
 	r = loop_run(&d->loop);
 	if (c->stats_at_end)
 		loop_log_stats(&d->loop);
-	if (c->process && r > 128)
-		log_notice("stopped by signal %d", r - 128);
+	if (c->process && r == -EINTR)
+		log_notice("stopped by signal %d", (int)*c->stop);
 	return r;
 }
 
@@ -261,11 +269,11 @@ static int check_config(const struct daemon_config *c)
 	if (!c->feeder.feed && c->feeder.once) {
 		log_errx("--once with --no-kernel: nothing to do (--once feeds the kernel once "
 			 "and serves no EGD client)");
-		return 1;
+		return -EINVAL;
 	}
 	if (!c->feeder.feed && c->egd.nlisteners == 0) {
 		log_errx("--no-kernel: nothing left to do without --egd");
-		return 1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -286,10 +294,11 @@ int daemon_run(const struct daemon_config *c, struct daemon_result *res)
 {
 	struct daemon d = { .c = c, .ready = -1 };
 	bool looped = false;
-	int status = 1;
+	int status;
 
-	if (check_config(c) || open_kernel(&d) || open_egd(&d) || start(&d) ||
-	    (c->process && harden(&d)))
+	if ((status = check_config(c)) || (status = open_kernel(&d)) ||
+	    (status = open_egd(&d)) || (status = start(&d)) ||
+	    (c->process && (status = harden(&d))))
 		goto out;
 	looped = true;
 	status = run_loop(&d);

@@ -54,9 +54,10 @@ struct daemon_result {
 	struct egd_listener_stats egd;  /* the first listener's at the end */
 };
 
-/* Returns the exit status: 1 after one line when start-up failed, else the
- * loop's (0 after --once, 128 + signal when stopped, 1 when the generator
- * or the kernel failed).  res may be NULL. */
+/* Returns 0 after --once; -EINTR when stopped by a signal (*c->stop names
+ * it); another -errno after one line when start-up failed, or the
+ * generator or the kernel did (loop.h).  main.c makes these exit
+ * statuses.  res may be NULL. */
 int daemon_run(const struct daemon_config *c, struct daemon_result *res);
 
 #endif

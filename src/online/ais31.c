@@ -28,6 +28,7 @@
 #include "ais31_impl.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ static int run_alloc_a(struct ais31_run *run)
 	run->t0 = malloc(sizeof(*run->t0));
 	run->t5_shift = malloc(64 * sizeof(*run->t5_shift));
 	if (!run->stage || !run->t0 || !run->t5_shift)
-		return -1;
+		return -ENOMEM;
 	return 0;
 }
 

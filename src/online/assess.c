@@ -167,7 +167,7 @@ int assess_run(FILE *f, unsigned data_kb, unsigned inst_kb, bool table_fixed)
 	if (ret == -ENOMEM) {
 		log_errx("out of memory");
 		noise_free(&n);
-		return 1;
+		return -ENOMEM;
 	}
 	if (n.ntrials)
 		fprintf(f, "timer granularity: %llu ticks\n", (unsigned long long)n.gcd);
@@ -175,7 +175,7 @@ int assess_run(FILE *f, unsigned data_kb, unsigned inst_kb, bool table_fixed)
 	if (ret < 0) {
 		fprintf(f, "choice: none; start-up would refuse: %s\n", n.why);
 		noise_free(&n);
-		return 1;
+		return ret;
 	}
 	fprintf(f, "choice: rung %u (table %zu KB, %u step%s per sample), the first whose "
 		"estimate reaches %.2f bits/sample and whose health test passes\n", n.rung + 1,
@@ -184,7 +184,7 @@ int assess_run(FILE *f, unsigned data_kb, unsigned inst_kb, bool table_fixed)
 	noise_free(&n);
 	if (ret < 0) {
 		log_errx("out of memory");
-		return 1;
+		return ret;
 	}
 	return 0;
 }

@@ -6,8 +6,9 @@
  * the samples behind a kernel seed); assess_log_noise() says the same in
  * one log line.  assess_run() walks every rung of
  * the ladder, prints what each measured, the rung start-up would choose
- * and why, and a histogram of the samples at that rung; it returns the
- * exit status (0, or 1 when no rung passes: the source would be refused).
+ * and why, and a histogram of the samples at that rung; it returns 0,
+ * -ENOMEM (logged), or noise_survey()'s -errno when no rung passes (the
+ * source would be refused, after the lines).
  */
 #ifndef HRNG_ASSESS_H
 #define HRNG_ASSESS_H

@@ -335,7 +335,7 @@ int egd_get_stats(const struct egd_server *s, size_t i,
 		  struct egd_listener_stats *st, unsigned *port)
 {
 	if (i >= s->nls)
-		return -1;
+		return -ENOENT;
 	if (st)
 		*st = s->ls[i].st;
 	if (port)
@@ -372,29 +372,23 @@ void egd_log_stats(const struct egd_server *s)
 
 static int config_check(const struct egd_config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->listeners || cfg->nlisteners == 0) {
-		listen_set_err(err, errlen, "egd: no listener given");
-		return -1;
-	}
-	if (cfg->rate > EGD_RATE_MAX || cfg->burst > EGD_RATE_MAX) {
-		listen_set_err(err, errlen, "egd: rate and burst must be at most %llu bytes",
-			EGD_RATE_MAX);
-		return -1;
-	}
-	if (cfg->queue_max && cfg->queue_max < EGD_QUEUE_MIN) {
-		listen_set_err(err, errlen, "egd: the output queue must hold at least %d bytes",
-			EGD_QUEUE_MIN);
-		return -1;
-	}
-	if (cfg->unix_mode & ~(mode_t)0777) {
-		listen_set_err(err, errlen, "egd: a socket file's mode is 0 to 0777, not %#o",
-			(unsigned)cfg->unix_mode);
-		return -1;
-	}
-	if (cfg->max_clients > EGD_CLIENTS_MAX || cfg->max_per_uid > EGD_CLIENTS_MAX) {
-		listen_set_err(err, errlen, "egd: at most %d clients", EGD_CLIENTS_MAX);
-		return -1;
-	}
+	if (!cfg->listeners || cfg->nlisteners == 0)
+		return listen_set_err(err, errlen, -EINVAL, "egd: no listener given");
+	if (cfg->rate > EGD_RATE_MAX || cfg->burst > EGD_RATE_MAX)
+		return listen_set_err(err, errlen, -EINVAL,
+				      "egd: rate and burst must be at most %llu bytes",
+				      EGD_RATE_MAX);
+	if (cfg->queue_max && cfg->queue_max < EGD_QUEUE_MIN)
+		return listen_set_err(err, errlen, -EINVAL,
+				      "egd: the output queue must hold at least %d bytes",
+				      EGD_QUEUE_MIN);
+	if (cfg->unix_mode & ~(mode_t)0777)
+		return listen_set_err(err, errlen, -EINVAL,
+				      "egd: a socket file's mode is 0 to 0777, not %#o",
+				      (unsigned)cfg->unix_mode);
+	if (cfg->max_clients > EGD_CLIENTS_MAX || cfg->max_per_uid > EGD_CLIENTS_MAX)
+		return listen_set_err(err, errlen, -EINVAL, "egd: at most %d clients",
+				      EGD_CLIENTS_MAX);
 	return 0;
 }
 
@@ -414,7 +408,7 @@ static int server_alloc(struct egd_server *s, const struct egd_config *cfg)
 	s->map = calloc(s->nls + s->max_clients, sizeof(*s->map));
 	for (size_t i = 0; s->ls && i < s->nls; i++)
 		s->ls[i].sock.fd = -1;
-	return s->ls && s->cl && s->map ? 0 : -1;
+	return s->ls && s->cl && s->map ? 0 : -ENOMEM;
 }
 
 /* Make room for every client under RLIMIT_NOFILE: raise the soft limit as
@@ -447,16 +441,17 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 	struct egd_config c = *cfg;
 	struct egd_server *s;
 	size_t i;
+	int r;
 
 	*sp = NULL;
-	if (config_check(cfg, err, errlen) < 0)
-		return -1;
+	r = config_check(cfg, err, errlen);
+	if (r < 0)
+		return r;
 	fit_fd_limit(&c);
 	s = calloc(1, sizeof(*s));
 	if (!s || server_alloc(s, &c) < 0) {
-		listen_set_err(err, errlen, "out of memory");
 		egd_server_free(s);
-		return -1;
+		return listen_set_err(err, errlen, -ENOMEM, "out of memory");
 	}
 	s->src = *src;
 	for (i = 0; i < s->nls; i++) {
@@ -464,9 +459,10 @@ int egd_server_new(struct egd_server **sp, const struct egd_config *cfg,
 		struct listen_spec ls = { lc->spec, lc->inherited, lc->fd,
 					  c.unix_mode, c.unix_gid };
 
-		if (listener_open(&s->ls[i].sock, &ls, err, errlen) < 0) {
+		r = listener_open(&s->ls[i].sock, &ls, err, errlen);
+		if (r < 0) {
 			egd_server_free(s);
-			return -1;
+			return r;
 		}
 	}
 	*sp = s;

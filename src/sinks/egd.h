@@ -121,8 +121,9 @@ struct egd_server;
 
 /* Open every listener; requests are served from src's read() (copied: it
  * fills exactly n bytes and returns 0, or a negative value when the
- * source is dead).  Returns 0, or -1 with a one-line reason in err
- * (nothing is left open or created then).  max_clients is fitted under
+ * source is dead).  Returns 0, or -errno with a one-line reason in err,
+ * which quotes the listener's spec or path (nothing is left open or
+ * created then).  max_clients is fitted under
  * RLIMIT_NOFILE: the soft limit is raised as far as it needs and the hard
  * limit allows; below that fewer clients are served (one warning line;
  * egd_max_pollfds() tells). */
@@ -137,7 +138,7 @@ size_t egd_pollfds(struct egd_server *s, struct pollfd *fds, size_t max,
 /* fds/n: what egd_pollfds() filled, with revents set by poll(). */
 void egd_dispatch(struct egd_server *s, const struct pollfd *fds, size_t n,
 		  uint64_t now_ns);
-/* Returns 0, or -1 when i is not a listener.  port: a TCP listener's bound
+/* Returns 0, or -ENOENT when i is not a listener.  port: a TCP listener's bound
  * port (useful with port 0), 0 for a UNIX one; NULL to skip. */
 int egd_get_stats(const struct egd_server *s, size_t i,
 		  struct egd_listener_stats *st, unsigned *port);

@@ -89,10 +89,10 @@ static inline size_t out_space(const struct egd_server *s, const struct egd_clie
 
 /* The client's socket is closed, its queue wiped and freed, its slot freed. */
 void egd_client_close(struct egd_server *s, unsigned slot);
-/* Read what fits in the input buffer.  Returns 0, or -1 on a socket
+/* Read what fits in the input buffer.  Returns 0, or -errno on a socket
  * error (the caller closes). */
 int egd_client_read(struct egd_client *c);
-/* Send what the socket takes.  Returns 0, or -1 on a socket error. */
+/* Send what the socket takes.  Returns 0, or -errno on a socket error. */
 int egd_client_flush(struct egd_client *c);
 /* Serve every client once, round robin (egd_serve.c says how). */
 void egd_serve_pass(struct egd_server *s, uint64_t now);

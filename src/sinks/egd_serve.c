@@ -118,7 +118,7 @@ int egd_client_read(struct egd_client *c)
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		else
-			return -1;
+			return -errno;
 	}
 	return 0;
 }
@@ -132,7 +132,7 @@ int egd_client_flush(struct egd_client *c)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 		wipe(c->out + c->off, (size_t)w);
 		c->off += (size_t)w;
 		c->len -= (size_t)w;

@@ -88,7 +88,7 @@ int feeder_set_threshold(struct kernel *k, struct kernel_info *info,
 	}
 	if (r < 0) {
 		log_errx("cannot set write_wakeup_threshold to %d: %s", bits, strerror(-r));
-		return 1;
+		return r;
 	}
 	info->write_threshold = k->write_threshold(k);
 	log_info("write_wakeup_threshold set to %d bits", bits);
@@ -140,7 +140,7 @@ out_wipe:
 	return r;
 }
 
-/* One line for a failure of what the feeder was doing; returns 1. */
+/* One line for a failure of what the feeder was doing; returns its -errno. */
 static int op_failed(const char *what, int r)
 {
 	return loop_failed(NULL, what, r);

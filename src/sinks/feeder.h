@@ -14,7 +14,7 @@
  * backed by 256 + 64 bits of raw noise that passed the health and online
  * tests; credit is credit_per_byte bits per byte (at most 8).  When the
  * generator or the kernel fails, nothing more is credited: the feeder
- * stops the loop with status 1 (logged).  The first refill or injection
+ * stops the loop with the -errno (logged).  The first refill or injection
  * is made when the loop starts; --once stops the loop after it with 0.
  */
 #ifndef HRNG_FEEDER_H

@@ -414,10 +414,8 @@ int filesink_run(const struct byte_source *src, const struct filesink_opts *o,
 	int st;
 
 	st = sink_open(&s, stop);
-	if (st == -EINTR)
-		return 128 + (int)*stop;
 	if (st < 0)
-		return 1;
+		return st == -EINTR && !*stop ? -EIO : st;
 	s.start_ns = s.last_report_ns = monotonic_ns();
 	s.tty = isatty(STDERR_FILENO);
 	/* One writer per lane needs a file it can write at any offset (ours,
@@ -432,13 +430,14 @@ int filesink_run(const struct byte_source *src, const struct filesink_opts *o,
 	}
 	if (*stop && !(o->bytes && s.written == o->bytes)) {
 		sink_close(&s, false);
-		return 128 + (int)*stop;
+		return -EINTR;
 	}
 	if (st < 0) {
 		sink_close(&s, false);
-		return 1;
+		return st == -EINTR ? -EIO : st;        /* -EINTR: stopped */
 	}
 	if (o->progress)
 		progress(&s, o->bytes, true);
-	return sink_close(&s, true) < 0 ? 1 : 0;
+	st = sink_close(&s, true);
+	return st == -EINTR ? -EIO : st;
 }

@@ -13,8 +13,9 @@
  * The caller sets *stop (from a signal handler) to end the run; it is
  * checked at least every FILESINK_CHUNK bytes.
  *
- * Returns the exit status: 0 done (also when the reader of stdout went
- * away), 1 an error (already logged), 128 + signal when stopped.
+ * Returns 0 done (also when the reader of stdout went away), -EINTR when
+ * stopped (*stop names the signal), another -errno after an error (already
+ * logged).
  */
 #ifndef HRNG_FILESINK_H
 #define HRNG_FILESINK_H

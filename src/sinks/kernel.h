@@ -97,9 +97,8 @@ const char *kernel_pool_name(enum kernel_pool pool);
 /* The real kernel: opens /dev/random (refusing a symlink or anything but
  * the kernel's character device 1:8).  random_path and proc_dir are
  * parameters so tests can point them elsewhere; NULL = the real ones.
- * Returns 0, or -errno with a one-line reason in err. */
-int kernel_linux_open(struct kernel *k, const char *random_path, const char *proc_dir,
-		      char *err, size_t errlen);
+ * Returns 0, or -errno after logging the one-line reason. */
+int kernel_linux_open(struct kernel *k, const char *random_path, const char *proc_dir);
 #include <signal.h>
 void kernel_linux_set_waitmask(struct kernel *k, const sigset_t *mask);
 

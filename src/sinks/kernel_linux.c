@@ -29,6 +29,7 @@
 #include <linux/random.h>
 
 #include "kernel.h"
+#include "log.h"
 #include "util.h"
 
 enum {
@@ -218,8 +219,9 @@ static void linux_close(struct kernel *k)
 }
 
 /* Refuse anything but the kernel's own random device: a symlink (a link to
- * urandom once made haveged spin) or any other file. */
-static int open_random(const char *path, char *err, size_t errlen)
+ * urandom once made haveged spin) or any other file.  A refusal is logged
+ * here: it quotes nothing the user gave. */
+static int open_random(const char *path)
 {
 	struct stat st;
 	int fd;
@@ -227,40 +229,39 @@ static int open_random(const char *path, char *err, size_t errlen)
 	if (lstat(path, &st) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		log_errx("%s: %s", path, strerror(e));
 		return -e;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		snprintf(err, errlen, "%s is a symbolic link; refusing it", path);
+		log_errx("%s is a symbolic link; refusing it", path);
 		return -ELOOP;
 	}
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		log_errx("cannot open %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    major(st.st_rdev) != RANDOM_MAJOR || minor(st.st_rdev) != RANDOM_MINOR) {
-		snprintf(err, errlen, "%s is not the kernel's random device (1:8)", path);
+		log_errx("%s is not the kernel's random device (1:8)", path);
 		close(fd);
 		return -ENODEV;
 	}
 	return fd;
 }
 
-int kernel_linux_open(struct kernel *k, const char *random_path, const char *proc_dir,
-		      char *err, size_t errlen)
+int kernel_linux_open(struct kernel *k, const char *random_path, const char *proc_dir)
 {
 	struct linux_ctx *c = calloc(1, sizeof(*c));
 	int fd;
 
 	if (!c) {
-		snprintf(err, errlen, "out of memory");
+		log_errx("out of memory");
 		return -ENOMEM;
 	}
-	fd = open_random(random_path ? random_path : "/dev/random", err, errlen);
+	fd = open_random(random_path ? random_path : "/dev/random");
 	if (fd < 0) {
 		free(c);
 		return fd;

@@ -22,15 +22,16 @@
 
 enum { LISTEN_BACKLOG = 128 };
 
-void listen_set_err(char *err, size_t errlen, const char *fmt, ...)
+int listen_set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!err || errlen == 0)
-		return;
+		return ret;
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	return ret;
 }
 
 /* Is a live server listening on path?  A refused connection means the
@@ -57,23 +58,18 @@ static int unix_clear(const char *path, const struct sockaddr_un *sa,
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		listen_set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return listen_set_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		listen_set_err(err, errlen, "%s exists and is not a socket%s; not replacing it",
-			path, S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-		return -1;
-	}
-	if (unix_in_use(sa)) {
-		listen_set_err(err, errlen, "%s: another server is listening there", path);
-		return -1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		listen_set_err(err, errlen, "cannot remove the stale socket %s: %s",
-			path, strerror(errno));
-		return -1;
-	}
+	if (!S_ISSOCK(st.st_mode))
+		return listen_set_err(err, errlen, -EEXIST,
+				      "%s exists and is not a socket%s; not replacing it",
+				      path, S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+	if (unix_in_use(sa))
+		return listen_set_err(err, errlen, -EADDRINUSE,
+				      "%s: another server is listening there", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return listen_set_err(err, errlen, -errno, "cannot remove the stale socket %s: %s",
+				      path, strerror(errno));
 	return 0;
 }
 
@@ -85,21 +81,15 @@ static int unix_set_perms(struct listener *l, const struct listen_spec *ls,
 	struct stat st;
 
 	if (ls->unix_gid != (gid_t)-1 &&
-	    fchownat(AT_FDCWD, l->path, (uid_t)-1, ls->unix_gid, AT_SYMLINK_NOFOLLOW) < 0) {
-		listen_set_err(err, errlen, "cannot give %s group %u: %s", l->path,
-			(unsigned)ls->unix_gid, strerror(errno));
-		return -1;
-	}
-	if (fchmodat(AT_FDCWD, l->path, ls->unix_mode, AT_SYMLINK_NOFOLLOW) < 0) {
-		listen_set_err(err, errlen, "cannot set the mode of %s: %s", l->path,
-			strerror(errno));
-		return -1;
-	}
+	    fchownat(AT_FDCWD, l->path, (uid_t)-1, ls->unix_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return listen_set_err(err, errlen, -errno, "cannot give %s group %u: %s", l->path,
+				      (unsigned)ls->unix_gid, strerror(errno));
+	if (fchmodat(AT_FDCWD, l->path, ls->unix_mode, AT_SYMLINK_NOFOLLOW) < 0)
+		return listen_set_err(err, errlen, -errno, "cannot set the mode of %s: %s",
+				      l->path, strerror(errno));
 	if (lstat(l->path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    st.st_dev != l->dev || st.st_ino != l->ino) {
-		listen_set_err(err, errlen, "%s changed under us", l->path);
-		return -1;
-	}
+	    st.st_dev != l->dev || st.st_ino != l->ino)
+		return listen_set_err(err, errlen, -ESTALE, "%s changed under us", l->path);
 	return 0;
 }
 
@@ -111,33 +101,29 @@ static int unix_open(struct listener *l, const char *path,
 	mode_t mask;
 	int rc;
 
-	if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
-		listen_set_err(err, errlen, "%s: bad UNIX socket path", l->name);
-		return -1;
-	}
+	if (!*path || strlen(path) >= sizeof(sa.sun_path))
+		return listen_set_err(err, errlen, -EINVAL, "%s: bad UNIX socket path", l->name);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (unix_clear(path, &sa, err, errlen) < 0)
-		return -1;
+	rc = unix_clear(path, &sa, err, errlen);
+	if (rc < 0)
+		return rc;
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0) {
-		listen_set_err(err, errlen, "%s: socket: %s", l->name, strerror(errno));
-		return -1;
-	}
+	if (l->fd < 0)
+		return listen_set_err(err, errlen, -errno, "%s: socket: %s", l->name,
+				      strerror(errno));
 	/* Born owner-only; opened up to the configured mode only once the
 	 * group is right, so no other user can connect in between. */
 	mask = umask(0177);
 	rc = bind(l->fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(mask);
-	if (rc < 0) {
-		listen_set_err(err, errlen, "%s: bind: %s", l->name, strerror(errno));
-		return -1;
-	}
+	if (rc < 0)
+		return listen_set_err(err, errlen, -errno, "%s: bind: %s", l->name,
+				      strerror(errno));
 	l->is_unix = true;
 	l->path = strdup(path);
 	if (!l->path) {
 		unlink(path);
-		listen_set_err(err, errlen, "out of memory");
-		return -1;
+		return listen_set_err(err, errlen, -ENOMEM, "out of memory");
 	}
 	/* From here on listener_close() removes the file if it fails. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
@@ -148,7 +134,7 @@ static int unix_open(struct listener *l, const char *path,
 }
 
 /* "[HOST:]PORT", HOST may be "[v6-address]"; HOST defaults to loopback.
- * Splits spec in place. */
+ * Splits spec in place.  Returns 0, or -EINVAL. */
 static int tcp_split(char *spec, const char **host, const char **port)
 {
 	char *colon;
@@ -158,7 +144,7 @@ static int tcp_split(char *spec, const char **host, const char **port)
 		char *end = strchr(spec, ']');
 
 		if (!end || end[1] != ':')
-			return -1;
+			return -EINVAL;
 		*end = '\0';
 		*host = spec + 1;
 		*port = end + 2;
@@ -171,10 +157,11 @@ static int tcp_split(char *spec, const char **host, const char **port)
 	}
 	if (!**host || !**port || strspn(*port, "0123456789") != strlen(*port) ||
 	    strlen(*port) > 5 || atoi(*port) > 65535)
-		return -1;
+		return -EINVAL;
 	return 0;
 }
 
+/* Returns 0, or -errno (errno kept for the message). */
 static int tcp_bind(struct listener *l, const struct addrinfo *ai)
 {
 	int one = 1;
@@ -182,7 +169,7 @@ static int tcp_bind(struct listener *l, const struct addrinfo *ai)
 	l->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       ai->ai_protocol);
 	if (l->fd < 0)
-		return -1;
+		return -errno;
 	/* A restart must not wait out TIME_WAIT from the last run's clients. */
 	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(l->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -191,7 +178,7 @@ static int tcp_bind(struct listener *l, const struct addrinfo *ai)
 		close(l->fd);
 		l->fd = -1;
 		errno = e;
-		return -1;
+		return -e;
 	}
 	return 0;
 }
@@ -218,26 +205,29 @@ static int tcp_open(struct listener *l, const char *spec, char *err, size_t errl
 	char *copy = strdup(spec);
 	int rc;
 
-	if (!copy || tcp_split(copy, &host, &port) < 0) {
-		listen_set_err(err, errlen, "%s: expected tcp:[HOST:]PORT", l->name);
+	rc = copy ? tcp_split(copy, &host, &port) : -ENOMEM;
+	if (rc < 0) {
 		free(copy);
-		return -1;
+		return listen_set_err(err, errlen, rc, "%s: expected tcp:[HOST:]PORT", l->name);
 	}
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {
-		listen_set_err(err, errlen, "%s: %s", l->name, gai_strerror(rc));
+		rc = listen_set_err(err, errlen, rc == EAI_MEMORY ? -ENOMEM :
+					    rc == EAI_SYSTEM ? -errno : -EINVAL,
+				    "%s: %s", l->name, gai_strerror(rc));
 		free(copy);
-		return -1;
+		return rc;
 	}
+	rc = -EADDRNOTAVAIL;            /* no address at all */
 	for (ai = res; ai; ai = ai->ai_next)
-		if (tcp_bind(l, ai) == 0)
+		if ((rc = tcp_bind(l, ai)) == 0)
 			break;
 	if (!ai)
-		listen_set_err(err, errlen, "%s: bind: %s", l->name, strerror(errno));
+		listen_set_err(err, errlen, rc, "%s: bind: %s", l->name, strerror(errno));
 	freeaddrinfo(res);
 	free(copy);
 	if (l->fd < 0)
-		return -1;
+		return rc;
 	l->port = tcp_port(l->fd);
 	return 0;
 }
@@ -266,24 +256,20 @@ int listener_open(struct listener *l, const struct listen_spec *ls,
 
 	l->fd = -1;
 	l->name = strdup(spec ? spec : "");
-	if (!l->name) {
-		listen_set_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!l->name)
+		return listen_set_err(err, errlen, -ENOMEM, "out of memory");
 	if (ls->inherited)
 		return inherited_open(l, ls->fd);
 	if (spec && strncmp(spec, "unix:", 5) == 0)
 		rc = unix_open(l, spec + 5, ls, err, errlen);
 	else if (spec && strncmp(spec, "tcp:", 4) == 0)
 		rc = tcp_open(l, spec + 4, err, errlen);
-	else {
-		listen_set_err(err, errlen, "%s: expected unix:PATH or tcp:[HOST:]PORT", l->name);
-		rc = -1;
-	}
-	if (rc == 0 && listen(l->fd, LISTEN_BACKLOG) < 0) {
-		listen_set_err(err, errlen, "%s: listen: %s", l->name, strerror(errno));
-		rc = -1;
-	}
+	else
+		rc = listen_set_err(err, errlen, -EINVAL,
+				    "%s: expected unix:PATH or tcp:[HOST:]PORT", l->name);
+	if (rc == 0 && listen(l->fd, LISTEN_BACKLOG) < 0)
+		rc = listen_set_err(err, errlen, -errno, "%s: listen: %s", l->name,
+				    strerror(errno));
 	return rc;
 }
 

@@ -6,7 +6,8 @@
  *   listener_open()    parse a spec and listen on it (or adopt an inherited one)
  *   listener_close()   close it; remove the socket file only while it is
  *                      the very inode we bound
- *   listen_set_err()   a one-line reason into an error buffer, as these do
+ *   listen_set_err()   a one-line reason into an error buffer, as these do,
+ *                      returning the -errno to go with it
  *
  * A UNIX socket file is ours to remove only while it is the very inode we
  * bound (dev, ino), so closing never removes a file someone put there later.
@@ -38,15 +39,17 @@ struct listener {
 	unsigned port;                  /* TCP: the bound port */
 };
 
-/* Open, bind and listen (non-blocking, close-on-exec).  Returns 0, or -1
- * with a one-line reason in err; call listener_close() either way. */
+/* Open, bind and listen (non-blocking, close-on-exec).  Returns 0, or
+ * -errno with a one-line reason in err (it quotes the spec or the path);
+ * call listener_close() either way. */
 int listener_open(struct listener *l, const struct listen_spec *ls,
 		  char *err, size_t errlen);
 /* Safe on a listener that failed to open, or was never opened (fd -1). */
 void listener_close(struct listener *l);
 
-/* Format into err (when err is not NULL and errlen > 0). */
-void listen_set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Format into err (when err is not NULL and errlen > 0); returns ret, the
+ * -errno that goes with the reason. */
+int listen_set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -157,7 +157,7 @@ static int serve(const char *path, const char *served, unsigned timeout_s)
 	status = daemon_run(&c, NULL);
 	if (src.served)
 		fclose(src.served);
-	return status == 0 || status > 128 ? 0 : 1;
+	return status == 0 || status == -EINTR ? 0 : 1;
 }
 
 /* Hex text to bytes; returns the count, or -1 on a bad character. */
