@@ -51,22 +51,18 @@ static void sha256_parts(uint8_t out[32], const void *a, size_t an, const void *
  * writes the expected output and the next chain. */
 static void expected(const uint8_t chain[32], uint64_t counter, uint8_t *out, uint8_t next[32])
 {
-	static const char label[] = "havege-rngd conditioner v1";
+	static const char label[] = "havege-rngd conditioner v2";
 	static const uint8_t iv[16];
 	uint8_t ctr[8], h[32], key[32], t0 = 0, t1 = 1;
 	gcry_cipher_hd_t cx;
 	int i;
 
-	uint8_t low[NOISE * 4];
+	uint8_t low[NOISE];
 
 	for (i = 0; i < 8; i++)
 		ctr[i] = (uint8_t)(counter >> (8 * i));
-	for (i = 0; i < NOISE; i++) {
-		low[4 * i] = (uint8_t)noise[i];
-		low[4 * i + 1] = (uint8_t)(noise[i] >> 8);
-		low[4 * i + 2] = (uint8_t)(noise[i] >> 16);
-		low[4 * i + 3] = (uint8_t)(noise[i] >> 24);
-	}
+	for (i = 0; i < NOISE; i++)
+		low[i] = (uint8_t)noise[i];     /* a sample, one byte */
 	sha256_parts(h, label, sizeof(label), chain, 32, ctr, 8, low, sizeof(low));
 	sha256_parts(next, h, 32, &t0, 1, "", 0, "", 0);
 	sha256_parts(key, h, 32, &t1, 1, "", 0, "", 0);
@@ -118,20 +114,26 @@ static void test_in_place_and_chain(void **state)
 	cond_free(c);
 }
 
-/* Only the low 32 bits of a delta are hashed. */
+/* Only the low byte of a value, the 8-bit sample, is hashed: bits 8 and
+ * 40 change nothing, bit 7 changes the block. */
 static void test_high_bits_ignored(void **state)
 {
 	static uint8_t a[BLOCK], b[BLOCK];
-	struct conditioner *c1 = cond_new(), *c2 = cond_new();
+	struct conditioner *c1 = cond_new(), *c2 = cond_new(), *c3 = cond_new();
 
 	(void)state;
 	fill_inputs(5);
 	assert_int_equal(cond_block(c1, noise, NOISE, walk, BLOCK, a), 0);
 	noise[3] ^= UINT64_C(1) << 40;
+	noise[4] ^= UINT64_C(1) << 8;
 	assert_int_equal(cond_block(c2, noise, NOISE, walk, BLOCK, b), 0);
 	assert_memory_equal(a, b, BLOCK);
+	noise[5] ^= UINT64_C(1) << 7;
+	assert_int_equal(cond_block(c3, noise, NOISE, walk, BLOCK, b), 0);
+	assert_memory_not_equal(a, b, BLOCK);
 	cond_free(c1);
 	cond_free(c2);
+	cond_free(c3);
 }
 
 static void test_noise_changes_everything(void **state)
@@ -167,6 +169,39 @@ static void test_seed(void **state)
 	cond_free(c);
 }
 
+/* cond_seed_bytes() over the low bytes is cond_seed() over the values:
+ * the same seeds, one after the other, from two fresh conditioners; and
+ * a seed is the documented hash (SHA-256(h || 0x02), h as for a block). */
+static void test_seed_bytes(void **state)
+{
+	uint8_t a[COND_KEY_BYTES], b[COND_KEY_BYTES], low[NOISE], h[32], want[32], t2 = 2;
+	static const char label[] = "havege-rngd conditioner v2";
+	static const uint8_t chain[32], ctr[8];
+	struct conditioner *c1 = cond_new(), *c2 = cond_new();
+	int i, round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		fill_inputs(31 + (uint64_t)round);
+		for (i = 0; i < NOISE; i++)
+			low[i] = (uint8_t)noise[i];
+		assert_int_equal(cond_seed(c1, noise, NOISE, a), 0);
+		assert_int_equal(cond_seed_bytes(c2, low, NOISE, b), 0);
+		assert_memory_equal(a, b, sizeof(a));
+		if (round == 0) {
+			sha256_parts(h, label, sizeof(label), chain, 32, ctr, 8, low, NOISE);
+			sha256_parts(want, h, 32, &t2, 1, "", 0, "", 0);
+			assert_memory_equal(a, want, sizeof(a));
+		}
+	}
+	low[0] ^= 1;
+	assert_int_equal(cond_seed_bytes(c2, low, NOISE, b), 0);
+	assert_int_equal(cond_seed(c1, noise, NOISE, a), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	cond_free(c1);
+	cond_free(c2);
+}
+
 /* ---------------------------------------------------------------- no key left behind */
 
 enum { MASK = 0xa5 };
@@ -176,9 +211,9 @@ enum { MASK = 0xa5 };
  * found in its memory can only be the conditioner's. */
 static void masked_secrets(uint8_t masked[2][32])
 {
-	static const char label[] = "havege-rngd conditioner v1";
+	static const char label[] = "havege-rngd conditioner v2";
 	static const uint8_t chain[32];
-	uint8_t ctr[8] = { 0 }, low[NOISE * 4], t1 = 1, buf[2][32];
+	uint8_t ctr[8] = { 0 }, low[NOISE], t1 = 1, buf[2][32];
 	int fds[2], st, i, j;
 	pid_t pid;
 
@@ -187,8 +222,7 @@ static void masked_secrets(uint8_t masked[2][32])
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		for (i = 0; i < NOISE; i++)
-			for (j = 0; j < 4; j++)
-				low[4 * i + j] = (uint8_t)(noise[i] >> (8 * j));
+			low[i] = (uint8_t)noise[i];
 		sha256_parts(buf[0], label, sizeof(label), chain, 32, ctr, 8, low, sizeof(low));
 		sha256_parts(buf[1], buf[0], 32, &t1, 1, "", 0, "", 0);
 		for (i = 0; i < 2; i++)
@@ -283,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_high_bits_ignored),
 		cmocka_unit_test(test_noise_changes_everything),
 		cmocka_unit_test(test_seed),
+		cmocka_unit_test(test_seed_bytes),
 		cmocka_unit_test(test_no_key_left),
 	};
 

@@ -4,6 +4,7 @@
  *   cond_new()    initialise libgcrypt once, open the hash and cipher
  *   cond_block()  raw noise and a walk block in, the block whitened out
  *   cond_seed()   raw noise in, a 32-byte full-entropy seed out
+ *   cond_seed_bytes()  the same from samples already one byte each
  *   cond_free()   wipe and release
  *
  * Every intermediate secret (h, the key) lives on the stack of the function
@@ -23,7 +24,7 @@
 
 /* Domain separation, so these hashes can never equal any other use of
  * SHA-256 over the same bytes. */
-static const char cond_label[] = "havege-rngd conditioner v1";
+static const char cond_label[] = "havege-rngd conditioner v2";
 
 struct conditioner {
 	gcry_md_hd_t md;                /* SHA-256, reset for every hash */
@@ -91,33 +92,29 @@ static void hash_out(struct conditioner *c, uint8_t out[COND_KEY_BYTES])
 	gcry_md_reset(c->md);
 }
 
-/* The samples as the hash takes them: each as a 32-bit little-endian
- * word (a sample is 8 bits, src/noise/noise.h; the word leaves room for
- * callers that hash wider values, as the tests do). */
+/* The samples as the hash takes them: one byte each, the 8 bits a sample
+ * is (src/noise/noise.h); of a wider value only the low byte counts. */
 static void write_noise(struct conditioner *c, const uint64_t *noise, size_t n)
 {
-	enum { BATCH = 256 };
-	uint8_t buf[BATCH * 4];
+	enum { BATCH = 1024 };
+	uint8_t buf[BATCH];
+	size_t used = 0;
 
 	while (n > 0) {
 		size_t k = n < BATCH ? n : BATCH, i;
 
-		for (i = 0; i < k; i++) {
-			buf[4 * i] = (uint8_t)noise[i];
-			buf[4 * i + 1] = (uint8_t)(noise[i] >> 8);
-			buf[4 * i + 2] = (uint8_t)(noise[i] >> 16);
-			buf[4 * i + 3] = (uint8_t)(noise[i] >> 24);
-		}
-		gcry_md_write(c->md, buf, 4 * k);
+		for (i = 0; i < k; i++)
+			buf[i] = (uint8_t)noise[i];
+		gcry_md_write(c->md, buf, k);
+		used = k > used ? k : used;
 		noise += k;
 		n -= k;
 	}
-	wipe(buf, sizeof(buf));
+	wipe(buf, used);
 }
 
-/* h = SHA-256(label || chain || counter || noise). */
-static void absorb(struct conditioner *c, const uint64_t *noise, size_t nsamples,
-		   uint8_t h[COND_KEY_BYTES])
+/* The hash's fixed start: label || chain || counter. */
+static void write_head(struct conditioner *c)
 {
 	uint8_t ctr[8];
 	int i;
@@ -127,7 +124,18 @@ static void absorb(struct conditioner *c, const uint64_t *noise, size_t nsamples
 	gcry_md_write(c->md, cond_label, sizeof(cond_label));
 	gcry_md_write(c->md, c->chain, sizeof(c->chain));
 	gcry_md_write(c->md, ctr, sizeof(ctr));
-	write_noise(c, noise, nsamples);
+}
+
+/* h = SHA-256(label || chain || counter || noise), the noise either as
+ * wide values (noise) or as bytes (bytes); the hash is the same. */
+static void absorb(struct conditioner *c, const uint64_t *noise, const uint8_t *bytes,
+		   size_t nsamples, uint8_t h[COND_KEY_BYTES])
+{
+	write_head(c);
+	if (bytes)
+		gcry_md_write(c->md, bytes, nsamples);
+	else
+		write_noise(c, noise, nsamples);
 	hash_out(c, h);
 	c->counter++;
 }
@@ -170,7 +178,7 @@ int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	uint8_t h[COND_KEY_BYTES], key[COND_KEY_BYTES];
 	int ret;
 
-	absorb(c, noise, nsamples, h);
+	absorb(c, noise, NULL, nsamples, h);
 	derive(c, h, 0x00, c->chain);
 	derive(c, h, 0x01, key);
 	ret = whiten(c, key, walk, out, n);
@@ -179,14 +187,27 @@ int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	return ret;
 }
 
-int cond_seed(struct conditioner *c, const uint64_t *noise, size_t nsamples,
-	      uint8_t seed[COND_KEY_BYTES])
+/* A seed from either form of the samples. */
+static int seed_from(struct conditioner *c, const uint64_t *noise, const uint8_t *bytes,
+		     size_t nsamples, uint8_t seed[COND_KEY_BYTES])
 {
 	uint8_t h[COND_KEY_BYTES];
 
-	absorb(c, noise, nsamples, h);
+	absorb(c, noise, bytes, nsamples, h);
 	derive(c, h, 0x00, c->chain);
 	derive(c, h, 0x02, seed);
 	wipe(h, sizeof(h));
 	return 0;
+}
+
+int cond_seed(struct conditioner *c, const uint64_t *noise, size_t nsamples,
+	      uint8_t seed[COND_KEY_BYTES])
+{
+	return seed_from(c, noise, NULL, nsamples, seed);
+}
+
+int cond_seed_bytes(struct conditioner *c, const uint8_t *samples, size_t nsamples,
+		    uint8_t seed[COND_KEY_BYTES])
+{
+	return seed_from(c, NULL, samples, nsamples, seed);
 }

@@ -6,7 +6,7 @@
  *   key   = SHA-256(h || 0x01)          AES-256 key for this block
  *   out   = walk block XOR AES-256-CTR(key, IV = 0)
  * The raw noise is the block's samples (src/noise/noise.h: 8-bit values, each
- * hashed as a 32-bit little-endian word): the samples the health tests
+ * hashed as one byte): the samples the health tests
  * passed, the timing of the walk that made the block.  SHA-256 is a vetted
  * conditioning component (SP 800-90B 3.1.5.1.1): with at least 256 + 64
  * bits of noise in, the key has full entropy (3.1.5.1.2).  The keystream
@@ -35,8 +35,13 @@ void cond_free(struct conditioner *c);
 int cond_block(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	       const void *walk, size_t n, void *out);
 /* One 32-byte SHA-256 output from nsamples raw noise samples: full entropy
- * when they carry at least 256 + 64 bits (SP 800-90B 3.1.5.1.2). */
+ * when they carry at least 256 + 64 bits (SP 800-90B 3.1.5.1.2).  Of each
+ * value only its low byte, the sample, is hashed. */
 int cond_seed(struct conditioner *c, const uint64_t *noise, size_t nsamples,
 	      uint8_t seed[COND_KEY_BYTES]);
+/* The same hash from samples held one byte each (the seeds' pending
+ * samples, lane.c): equal inputs give equal seeds from equal states. */
+int cond_seed_bytes(struct conditioner *c, const uint8_t *samples, size_t nsamples,
+		    uint8_t seed[COND_KEY_BYTES]);
 
 #endif

@@ -142,10 +142,11 @@ static int make_seeds(struct lane *l, size_t off, size_t n)
 	size_t per_seed = gen_seed_samples();
 
 	for (; i < end; i++) {
-		l->pend[l->npend++] = l->deltas[i];
+		l->pend[l->npend++] = (uint8_t)l->deltas[i];   /* a sample is 8 bits */
 		if (l->npend < per_seed)
 			continue;
-		if (cond_seed(l->cond, l->pend, l->npend, l->ring.buf + ring_index(&l->ring, l->ring.head)) < 0)
+		if (cond_seed_bytes(l->cond, l->pend, l->npend,
+				    l->ring.buf + ring_index(&l->ring, l->ring.head)) < 0)
 			return -EIO;
 		wipe(l->pend, l->npend * sizeof(*l->pend));
 		l->npend = 0;

@@ -64,7 +64,7 @@ struct lane {
 	uint64_t unreleased_walk;  /* walk bytes behind [release, head) */
 	size_t fill_out;           /* ring bytes one fill adds at most */
 	size_t cap_by_reader;      /* cap enough when the reader produces */
-	uint64_t *pend;            /* GEN_SEEDS: samples awaiting a seed */
+	uint8_t *pend;             /* GEN_SEEDS: samples awaiting a seed */
 	size_t npend;
 	/* The generator's: the lane's producer thread, if it has one. */
 	pthread_t thread;
