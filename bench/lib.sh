@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# lib.sh - helpers shared by bench/throughput.sh and bench/quality.sh.
+# lib.sh - helpers shared by the bench/ scripts.
 # Source it from bash (it reads $EPOCHREALTIME); it defines, and runs
 # nothing itself:
 #
@@ -15,6 +15,11 @@
 #   bench_spread FILE           "min..max" of the numbers in FILE
 #   bench_bytes SIZE            SIZE with a k/m/g suffix (x1024) in bytes
 #   bench_machine               a few lines describing the machine and load
+#   bench_oldpool_start ARG     for the scripts that boot the old-pool
+#                               kernel: ARG is the build directory; sets
+#                               $BUILD, $top and $HRNG_OLDPOOL_KERNEL,
+#                               sources tests/qemu/oldpool-lib.sh, exits 1
+#                               saying what is missing (usage, kernel, QEMU)
 #
 # After bench_setup: $HRNG (havege-rngd), $HAVEGED (haveged, overridable
 # from the environment) and $NETNS, the wrapper every program is run under
@@ -141,4 +146,18 @@ bench_machine() {
 	echo "havege-rngd: $HRNG ($("$HRNG" -V 2>&1 | head -n 1))"
 	echo "haveged:     $HAVEGED ($("$HAVEGED" -V 2>&1 | head -n 1))"
 	echo "wrapper:     ${NETNS[*]}; outputs in $BENCH_TMP"
+}
+
+# The old-pool kernel's path defaults to ../shared/kernels/old-pool/bzImage
+# beside the source tree; $here is the calling script's folder (bench/).
+bench_oldpool_start() {
+	local why
+	# shellcheck disable=SC2154 # $here: set by the calling script
+	top=$(cd "$here/.." && pwd)
+	BUILD=${1:-}
+	[ -n "$BUILD" ] || bench_die "usage: $0 BUILD-DIRECTORY"
+	: "${HRNG_OLDPOOL_KERNEL:=$top/../shared/kernels/old-pool/bzImage}"
+	# shellcheck source=tests/qemu/oldpool-lib.sh
+	. "$top/tests/qemu/oldpool-lib.sh"
+	why=$(oldpool_missing) || bench_die "$why"
 }

@@ -23,22 +23,15 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-top=$(cd "$here/.." && pwd)
-
-BUILD=${1:-}
-[ -n "$BUILD" ] || bench_die "usage: $0 BUILD-DIRECTORY"
+bench_oldpool_start "$@"
 SIM=$BUILD/bench/sim-refill
 [ -x "$SIM" ] || bench_die "no $SIM (make -C $BUILD bench/sim-refill)"
-: "${HRNG_OLDPOOL_KERNEL:=$top/../shared/kernels/old-pool/bzImage}"
 SECONDS_RUN=${SECONDS_RUN:-5} TOP=${TOP:-20}
 for v in SECONDS_RUN TOP; do
 	case ${!v} in '' | *[!0-9]* | 0) bench_die "$v must be a positive integer" ;; esac
 done
 bench_need perf:linux-perf objdump:binutils awk:mawk
 PERF=$(command -v perf)
-# shellcheck source=tests/qemu/oldpool-lib.sh
-. "$top/tests/qemu/oldpool-lib.sh"
-why=$(oldpool_missing) || bench_die "$why"
 
 work=$(mktemp -d) || exit 1
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT

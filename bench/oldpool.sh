@@ -33,14 +33,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-top=$(cd "$here/.." && pwd)
-
-BUILD=${1:-}
-[ -n "$BUILD" ] || bench_die "usage: $0 BUILD-DIRECTORY"
+bench_oldpool_start "$@"
 HRNG=$BUILD/havege-rngd
 READER=$BUILD/tests/qemu/oldpool-reader
 HAVEGED=${HAVEGED:-/usr/sbin/haveged}
-: "${HRNG_OLDPOOL_KERNEL:=$top/../shared/kernels/old-pool/bzImage}"
 RUNS=${RUNS:-1} W=${W:-2048} IDLE_S=${IDLE_S:-20} BULK_S=${BULK_S:-15} PACED_S=${PACED_S:-10}
 for v in RUNS W IDLE_S BULK_S PACED_S; do
 	case ${!v} in '' | *[!0-9]* | 0) bench_die "$v must be a positive integer" ;; esac
@@ -49,9 +45,6 @@ done
 [ -x "$READER" ] || bench_die "no $READER (make -C $BUILD tests/qemu/oldpool-reader)"
 [ -x "$HAVEGED" ] || bench_die "not an executable: $HAVEGED (package haveged, or set HAVEGED)"
 bench_need cc:gcc awk:mawk
-# shellcheck source=tests/qemu/oldpool-lib.sh
-. "$top/tests/qemu/oldpool-lib.sh"
-why=$(oldpool_missing) || bench_die "$why"
 
 work=$(mktemp -d) || exit 1
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT

@@ -1,7 +1,8 @@
-# oldpool-lib.sh - what tests/e2e-oldpool.sh, tests/e2e-chain.sh and
-# bench/oldpool.sh share: checking for the old-pool kernel and its tools,
-# building a busybox initramfs, booting it.  Sourced by sh (no local
-# variables: every name here starts with op_).
+# oldpool-lib.sh - what tests/e2e-oldpool.sh, tests/e2e-chain.sh,
+# bench/oldpool.sh and bench/oldpool-profile.sh share: checking for the
+# old-pool kernel and its tools, building a busybox initramfs, booting
+# it.  Sourced by sh (no local variables: every name here starts with
+# op_).
 #
 #   oldpool_missing            prints why the guest cannot run (kernel,
 #                              QEMU, cpio, timeout, ldd, static busybox),
