@@ -33,7 +33,7 @@
 LC_ALL=C
 export LC_ALL
 
-need="cpio:cpio dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian"
+need="cpio:cpio dpkg-buildpackage:dpkg-dev dh:debhelper dh_apparmor:dh-apparmor lintian:lintian"
 if [ "${HRNG_SYSTEMD_GUEST:-}" != no ]; then
 	[ "$(id -u)" -eq 0 ] || skip_all "not root (debootstrap and the guest's root need it)"
 	need="$need qemu-system-x86_64:qemu-system-x86 timeout:coreutils debootstrap:debootstrap"
@@ -91,13 +91,19 @@ for f in ./usr/sbin/havege-rngd ./lib/systemd/system/havege-rngd.service \
 	./lib/systemd/system/havege-rngd-egd.socket \
 	./lib/systemd/system/havege-rngd-egd.service ./etc/init.d/havege-rngd \
 	./etc/default/havege-rngd ./usr/share/man/man8/havege-rngd.8.gz \
-	./usr/share/doc/havege-rngd/copyright; do
+	./usr/share/doc/havege-rngd/copyright ./etc/apparmor.d/usr.sbin.havege-rngd; do
 	grep -q " $f\$" "$work/contents" || fail "package holds $f"
 done
-ok "package holds the program, the four units, the init script, the defaults file, the man page, the copyright"
+ok "package holds the program, the four units, the init script, the defaults file, the man page, the copyright, the AppArmor profile"
 dpkg-deb -e "$deb" "$work/control"
-check "the defaults file and the init script are conffiles" \
-	sh -c 'grep -qx /etc/default/havege-rngd "$1" && grep -qx /etc/init.d/havege-rngd "$1"' - "$work/control/conffiles"
+check "the defaults file, the init script and the AppArmor profile are conffiles" \
+	sh -c 'grep -qx /etc/default/havege-rngd "$1" && grep -qx /etc/init.d/havege-rngd "$1" &&
+		grep -qx /etc/apparmor.d/usr.sbin.havege-rngd "$1"' - "$work/control/conffiles"
+# The profile is loaded before anything starts the daemon, so the daemon
+# the installation starts runs confined (the guest checks that too).
+check "postinst loads the AppArmor profile before it starts the service" \
+	awk '/apparmor_parser -r/ && !a { a = NR } /deb-systemd-invoke .*start/ && !d { d = NR }
+		END { exit !(a && d && a < d) }' "$work/control/postinst"
 check "postinst registers the init script with update-rc.d" \
 	grep -q 'update-rc.d havege-rngd defaults' "$work/control/postinst"
 check "postinst enables the service, not the once unit" \
@@ -133,8 +139,8 @@ KERNEL_CACHE=$EGD_KERNEL_CACHE
 # Everything the guest needs from the registry, fixed here: a change to the
 # list or to how the root is made is a new stamp, hence a new cache file.
 # The daemon's libraries are listed so the .deb installs with dpkg -i.
-# apparmor: apparmor_parser, to load contrib/apparmor's profile in enforce
-# mode (Debian 12's kernel has AppArmor on by default).
+# apparmor: apparmor_parser, with which the package's postinst loads its
+# profile in enforce mode (Debian 12's kernel has AppArmor on by default).
 root_pkgs=systemd,systemd-sysv,haveged,libcpuid16,libgcrypt20,libcap-ng0,libseccomp2,apparmor
 root_stamp=bookworm-minbase-2
 root_cpio=$HRNG_SYSTEMD_CACHE/root-$root_stamp.cpio.gz
@@ -168,7 +174,6 @@ ov=$work/overlay
 mkdir -p "$ov/e2e" "$ov/etc/systemd/system/multi-user.target.wants"
 cp "$deb" "$ov/e2e/"
 cp "$top_srcdir/tests/qemu/systemd-guest.sh" "$ov/e2e/guest.sh"
-cp "$top_srcdir/contrib/apparmor/usr.sbin.havege-rngd" "$ov/e2e/"
 chmod 755 "$ov/e2e/guest.sh"
 # minbase has no udev: the serial getty would wait 90 s for its device.
 ln -s /dev/null "$ov/etc/systemd/system/serial-getty@ttyS0.service"
