@@ -102,7 +102,7 @@ check "the defaults file, the init script and the AppArmor profile are conffiles
 # The profile is loaded before anything starts the daemon, so the daemon
 # the installation starts runs confined (the guest checks that too).
 check "postinst loads the AppArmor profile before it starts the service" \
-	awk '/apparmor_parser -r/ && !a { a = NR } /deb-systemd-invoke .*start/ && !d { d = NR }
+	awk '/apparmor_parser -r/ && !a { a = NR } /deb-systemd-invoke|invoke-rc.d/ && !d { d = NR }
 		END { exit !(a && d && a < d) }' "$work/control/postinst"
 check "postinst registers the init script with update-rc.d" \
 	grep -q 'update-rc.d havege-rngd defaults' "$work/control/postinst"
