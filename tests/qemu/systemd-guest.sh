@@ -11,7 +11,8 @@
 #    include, loaded in enforce mode by the postinst before the service
 #    started, so the daemon the installation started, and every later
 #    one (restarts, --once, the EGD daemons), runs confined; a -f path
-#    outside the profile is refused with one line;
+#    outside the profile is refused with one line, and allowed once the
+#    local include names its directory;
 #  - start: activating while the daemon, stopped before READY=1, has not
 #    sent it; active once continued, with the daemon's own seccomp filter
 #    (loaded just before READY=1); the STATUS= line in systemctl status;
@@ -332,6 +333,17 @@ if [ "$aa_on" -eq 1 ]; then
 	check "AppArmor: ... and the kernel logs the denial, in /root" \
 		wait_until 10 sh -c 'dmesg 2>/dev/null | grep "apparmor=\"DENIED\"" | grep "profile=\"havege-rngd\"" | grep -q "name=\"/root/"'
 	dmesg 2>/dev/null | grep 'apparmor="DENIED"' | sed 's/^/E2E # dmesg: /'
+	# havege-rngd(8), FILE MODE: the remedy is a line for the directory
+	# in the local include, and the profile reloaded.
+	mkdir -p /srv/entropy
+	echo '/srv/entropy/* rw,' >>/etc/apparmor.d/local/usr.sbin.havege-rngd
+	apparmor_parser -r /etc/apparmor.d/usr.sbin.havege-rngd 2>/tmp/aa.log ||
+		sed 's/^/E2E # apparmor_parser: /' /tmp/aa.log
+	/usr/sbin/havege-rngd -n 64 -f /srv/entropy/allowed.bin >/tmp/allowed.out 2>&1
+	arc=$?
+	note "havege-rngd -n 64 -f /srv/entropy/allowed.bin: exit $arc $(cat /tmp/allowed.out)"
+	check "AppArmor: with '/srv/entropy/* rw,' in the local include, -f there writes its 64 bytes" \
+		test "$arc/$(stat -c %s /srv/entropy/allowed.bin 2>/dev/null)" = 0/64
 fi
 
 # ---------------------------------------------------------------- EGD
