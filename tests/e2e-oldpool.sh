@@ -9,7 +9,7 @@
 # lines on the serial console; this script judges them:
 #   --assess works in the guest (its table is copied here as comments);
 #   the daemon names the 4096-bit pool with writer wake-ups, and -w sets
-#   write_wakeup_threshold;
+#   write_wakeup_threshold, and -w 0 leaves it as it is;
 #   --once refills to the 7/8 it promises (doc/kernels.md) and exits 0;
 #   after each drain of /dev/random, entropy_avail is back above -w within
 #   DRAIN_BOUND_MS; a reader of 64 bytes every 10 ms never waits longer
@@ -96,6 +96,10 @@ check "--once names the 4096-bit pool with writer wake-ups" \
 check "--once exits 0" test "$(num "$once" rc)" = 0
 check "-w $W sets write_wakeup_threshold" \
 	sh -c "echo '$once' | grep -q 'threshold $W\$'"
+oncew0=$(g '^oncew0 rc=')
+echo "# $oncew0"
+check "--once -w 0 exits 0 and leaves write_wakeup_threshold as it was (1234)" \
+	sh -c "echo '$oncew0' | grep -q '^oncew0 rc=0 threshold 1234 -> 1234\$'"
 last=$(sed -n 's/^once| .*RNDADDENTROPY: .*-> \([0-9]*\)$/\1/p' "$work/guest" | tail -n 1)
 check "--once lifts entropy_avail from ${boot:-?} at boot to at least $PROMISE (last write left ${last:-none})" \
 	sh -c "[ -n '$last' ] && [ -n '$boot' ] && [ '$boot' -lt $W ] && [ '$last' -ge $PROMISE ]"
