@@ -32,7 +32,10 @@
 #    EGD-only havege-rngd-egd.service, handed the socket: a client in the
 #    group reads, one outside is refused, no capability at all (CAP_CHOWN
 #    not even bounding), the feeding daemon untouched, exposure <= 1.5;
-#    after kill -9 clients are served by a new EGD daemon.
+#    after kill -9 clients are served by a new EGD daemon;
+#  - removal, last: apt-get remove stops the daemon, the EGD socket and
+#    its service (debian/havege-rngd.prerm) and keeps the conffiles;
+#    purge removes them and the AppArmor profile's local include.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 U=havege-rngd.service
@@ -441,6 +444,33 @@ r=$(egd_read qemu-client 2>&1)
 check "socket: after kill -9 of the EGD daemon a client still reads ($r)" test "$r" = "32 bytes"
 check "socket: ... served by a new EGD daemon" wait_until 30 new_egd
 journalctl -q --no-pager -o cat -u "$S" -u "$E" | tail -n 15 | sed 's/^/E2E # journal: /'
+
+# ---------------------------------------------------------------- removal
+# Last, as it ends the package: apt-get remove stops the daemon, the EGD
+# socket and its service and keeps the conffiles; purge removes those,
+# the AppArmor profile's local include with them.
+if apt-get remove -y havege-rngd >/tmp/remove.log 2>&1; then
+	ok "apt-get remove havege-rngd succeeds"
+else
+	fail "apt-get remove havege-rngd succeeds"
+	sed 's/^/E2E # apt: /' /tmp/remove.log | tail -n 20
+fi
+note "after remove: $U $(show ActiveState), $S $(show ActiveState "$S"), $E $(show ActiveState "$E")"
+check "remove: the daemon, the EGD socket and the EGD service are stopped" \
+	test "$(show ActiveState)/$(show ActiveState "$S")/$(show ActiveState "$E")" = inactive/inactive/inactive
+check "remove: no havege-rngd process is left" sh -c '! pgrep -x havege-rngd >/dev/null'
+check "remove: the program is gone, the conffiles kept" \
+	sh -c '! test -e /usr/sbin/havege-rngd && test -f /etc/default/havege-rngd &&
+		test -f /etc/apparmor.d/usr.sbin.havege-rngd'
+if apt-get purge -y havege-rngd >/tmp/purge.log 2>&1; then
+	ok "apt-get purge havege-rngd succeeds"
+else
+	fail "apt-get purge havege-rngd succeeds"
+	sed 's/^/E2E # apt: /' /tmp/purge.log | tail -n 20
+fi
+check "purge: the defaults file, the profile and its local include are gone" \
+	sh -c '! test -e /etc/default/havege-rngd && ! test -e /etc/apparmor.d/usr.sbin.havege-rngd &&
+		! test -e /etc/apparmor.d/local/usr.sbin.havege-rngd'
 
 note "guest time at the end: $(cut -d' ' -f1 /proc/uptime) s"
 echo "E2E done"
