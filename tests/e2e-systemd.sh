@@ -114,7 +114,16 @@ check "postinst enables the service, not the once unit" \
 # installation, and never starts it.
 check "postinst neither enables nor starts the EGD socket on installation" \
 	sh -c "grep -q \"deb-systemd-helper debian-installed 'havege-rngd-egd.socket'\" \"\$1\" &&
-		! grep -q \"deb-systemd-invoke .*havege-rngd-egd\" \"\$1\"" - "$work/control/postinst"
+		! grep -q \"deb-systemd-invoke start.*havege-rngd-egd\" \"\$1\"" - "$work/control/postinst"
+# An upgrade must not leave an enabled EGD socket stopped: no stop in the
+# preinst, a try-restart (only where it runs) in the postinst; removal
+# stops it (debian/havege-rngd.prerm).
+check "upgrade: the preinst does not stop the EGD socket or service; the postinst try-restarts them" \
+	sh -c "! grep -q 'stop .*havege-rngd-egd' \"\$1\" &&
+		grep -q 'try-restart' \"\$2\" && grep -q \"havege-rngd-egd.socket\" \"\$2\"" - \
+	"$work/control/preinst" "$work/control/postinst"
+check "prerm stops the EGD socket and service on removal" \
+	grep -q 'deb-systemd-invoke stop havege-rngd-egd.socket havege-rngd-egd.service' "$work/control/prerm"
 if [ "$tap_failed" -ne 0 ]; then
 	done_testing
 	exit 1
